@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` (the whole course, headless, offline) and `make test`.
+# Every target creates .venv and installs the kit into it when needed; when nothing changed that is instant.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 4566
+
+.PHONY: run test lab notebooks bench up down status venv clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the kit and its dependencies into $(VENV) (first time only, about 2 minutes)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: start localcloud and run the whole course headlessly; executed notebooks and charts go to build/
+run: venv
+	$(BIN)/python -m workshop run
+
+## test: the full test suite (unit, localcloud fidelity, pipeline, notebooks)
+test: venv
+	$(BIN)/python -m pytest
+
+## lab: start localcloud in the background, then JupyterLab on the notebooks
+lab: venv
+	$(BIN)/python -m localcloud start --port $(PORT)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir .
+
+## notebooks: regenerate the learner notebooks in notebooks/ from solutions/
+notebooks: venv
+	$(BIN)/python -m workshop notebooks
+
+## bench: run every benchmark; figures are ratios against a baseline measured in the same run
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## up / down / status: manage the background localcloud server
+up: venv
+	$(BIN)/python -m localcloud start --port $(PORT)
+down: venv
+	$(BIN)/python -m localcloud stop
+status: venv
+	$(BIN)/python -m localcloud status
+
+clean:
+	rm -rf build .localcloud .pytest_cache
