@@ -21,7 +21,7 @@ Example:
     >>> from workshop import datagen
     >>> ledger = datagen.run(1_000, table_name="learner-orders", client=session.client("dynamodb"), seed=7)
     >>> ledger.counts()
-    {'INSERT': 704, 'MODIFY': 195, 'REMOVE': 101}
+    {'INSERT': 702, 'MODIFY': 198, 'REMOVE': 100}
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ MIN_QUANTITY, MAX_QUANTITY = 1, 5
 # The op of a change is named like the eventName DynamoDB Streams gives the record it causes.
 INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
 OPS = (INSERT, MODIFY, REMOVE)
-# The mix is spelled in business terms; each kind of change becomes one stream eventName.
-OP_OF_KIND = MappingProxyType({"insert": INSERT, "update": MODIFY, "delete": REMOVE})
+# The mix is spelled in business terms: an insert becomes INSERT, an update MODIFY and a delete REMOVE.
+KINDS = ("insert", "update", "delete")
 DEFAULT_MIX = MappingProxyType({"insert": 0.7, "update": 0.2, "delete": 0.1})
 
 
@@ -140,7 +140,8 @@ def generate_changes(
     Example:
         >>> changes = generate_changes(1000, seed=7, mix={"insert": 0.8, "update": 0.2})
         >>> changes[0]
-        Change(op='INSERT', orderid='...-000001', item={'orderid': '...-000001', 'product_name': ...})
+        Change(op='INSERT', orderid='08c6a135-000001', item={'orderid': '08c6a135-000001',
+               'product_name': 'Laptop', 'quantity': 4, 'price': Decimal('564.60')})
     """
     _check_count(count)
     _check_seed(seed)
@@ -257,8 +258,8 @@ class Ledger:
 
     Example:
         >>> ledger.counts()
-        {'INSERT': 704, 'MODIFY': 195, 'REMOVE': 101}
-        >>> ledger.to_dataframe().groupby("op").size()
+        {'INSERT': 702, 'MODIFY': 198, 'REMOVE': 100}
+        >>> ledger.to_dataframe().groupby("product_name")["price"].count()
     """
 
     def __init__(self, table_name: str) -> None:
@@ -474,8 +475,9 @@ def _orderid_of(request: Mapping[str, Any]) -> str:
 def _refuse_rewrite(client: BaseClient, table_name: str, changes: Sequence[Change]) -> None:
     """Raise RunAlreadyWrittenError if the table already holds an order these changes insert.
 
-    Checking one order is enough: the first one the changes insert and do not cancel again. Changes are
-    written in order, so if any write of these changes got that far, that order is in the table.
+    One get_item is enough: it looks for the first order the changes insert and never cancel. Changes are
+    written in order, so any earlier write of them that got that far left that order in the table. (A write
+    that failed before it can only have left orders that these changes cancel again.)
     """
     probe = _first_surviving_insert(changes)
     if probe is None:
@@ -522,10 +524,10 @@ def _mix_thresholds(mix: Mapping[str, float]) -> tuple[float, float]:
     example = 'for example {"insert": 0.7, "update": 0.2, "delete": 0.1}'
     if not isinstance(mix, Mapping):
         raise ValueError(f"mix must be a dict of shares, {example}; got {mix!r}.")
-    unknown = sorted(set(mix) - set(OP_OF_KIND))
+    unknown = sorted(set(mix) - set(KINDS))
     if unknown:
         raise ValueError(f"mix has unknown kinds {unknown}: use only 'insert', 'update' and 'delete', {example}.")
-    shares = {kind: mix.get(kind, 0.0) for kind in OP_OF_KIND}
+    shares = {kind: mix.get(kind, 0.0) for kind in KINDS}
     for kind, share in shares.items():
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise ValueError(f"mix[{kind!r}] must be a share between 0 and 1, got {share!r}.")

@@ -26,7 +26,9 @@ from functools import lru_cache
 from boto3.dynamodb.types import TypeDeserializer
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
+JSON_WHITESPACE = " \t\n\r"
 _deserializer = TypeDeserializer()
+_json_decoder = json.JSONDecoder()
 # json.dumps cannot write a Decimal as an exact JSON number, so lines are assembled from encoded parts.
 # This is the C function json.dumps itself uses to quote a string.
 _quote = json.encoder.encode_basestring_ascii
@@ -43,26 +45,25 @@ def lambda_handler(event: dict, context: object) -> dict:
     for record in event["records"]:
         data = record.get("data")
         try:
-            line, partition_keys = transform(data)
+            line, metadata = transform(data)
         except RecordRejected as rejection:
             failures[str(rejection)] += 1
             results.append(_result(record["recordId"], "ProcessingFailed", data))
         else:
-            results.append(_result(record["recordId"], "Ok", _base64(line), partition_keys))
+            results.append(_result(record["recordId"], "Ok", _base64(line), metadata))
     print(_summary(len(results), failures))
     return {"records": results}
 
 
-def _result(record_id: str, result: str, data: object, partition_keys: dict | None = None) -> dict:
+def _result(record_id: str, result: str, data: object, metadata: dict | None = None) -> dict:
     """One entry of the response: the contract Firehose checks (recordId, result, data, metadata)."""
-    entry = {"recordId": record_id, "result": result, "data": data}
-    if partition_keys is not None:
-        entry["metadata"] = {"partitionKeys": partition_keys}
-    return entry
+    if metadata is None:
+        return {"recordId": record_id, "result": result, "data": data}
+    return {"recordId": record_id, "result": result, "data": data, "metadata": metadata}
 
 
-def transform(data: object) -> tuple[str, dict[str, str]]:
-    """Base64 data of one Kinesis record -> (JSON line, partition keys). Raises RecordRejected with the reason."""
+def transform(data: object) -> tuple[str, dict]:
+    """Base64 data of one Kinesis record -> (JSON line, Firehose metadata). Raises RecordRejected with the reason."""
     stream_record = _decode(data)
     if not isinstance(stream_record, dict) or stream_record.get("eventName") not in EVENT_NAMES:
         raise RecordRejected("not a DynamoDB stream record")
@@ -74,7 +75,7 @@ def transform(data: object) -> tuple[str, dict[str, str]]:
     if not isinstance(sequence_number, str):
         raise RecordRejected("not a DynamoDB stream record")
     event_name = stream_record["eventName"]
-    event_time, partition_keys = _event_time(change.get("ApproximateCreationDateTime"))
+    event_time, metadata = _event_time(change.get("ApproximateCreationDateTime"))
     image = _image(event_name, change)
 
     orderid = _attribute(image, "orderid")
@@ -101,7 +102,7 @@ def transform(data: object) -> tuple[str, dict[str, str]]:
         f',"sequence_number":{_quote(sequence_number)}'
         f',"event_id":{_quote(event_id)}}}\n'
     )
-    return line, dict(partition_keys)
+    return line, metadata
 
 
 def _decode(data: object) -> object:
@@ -111,9 +112,13 @@ def _decode(data: object) -> object:
     except (binascii.Error, TypeError, ValueError) as error:
         raise RecordRejected("data is not base64") from error
     try:
-        return json.loads(raw.decode())  # decoding first is twice as fast as json.loads(bytes)
+        text = raw.decode().strip(JSON_WHITESPACE)
+        value, end = _json_decoder.raw_decode(text)  # json.loads does the same, with more overhead per call
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RecordRejected("data is not UTF-8 JSON") from error
+    if end != len(text):
+        raise RecordRejected("data is not UTF-8 JSON")
+    return value
 
 
 def _image(event_name: str, change: dict) -> dict:
@@ -145,17 +150,21 @@ def _is_whole_number(value: object) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _event_time_of(seconds: float) -> tuple[str, dict[str, str]]:
-    """ISO-8601 UTC text and partition keys of an epoch time; cached, as a batch holds few distinct seconds."""
+def _event_time_of(seconds: float) -> tuple[str, dict]:
+    """ISO-8601 UTC text and partition-key metadata of an epoch time.
+
+    Cached, as a batch holds few distinct seconds. Records of the same second share one metadata dict: the
+    response is only serialized, and 20,000 fewer dicts to track makes the garbage collector cost far less.
+    """
     moment = datetime.fromtimestamp(seconds, timezone.utc)
     year, month, day, hour = f"{moment.year:04d}", f"{moment.month:02d}", f"{moment.day:02d}", f"{moment.hour:02d}"
     fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
     text = f"{year}-{month}-{day}T{hour}:{moment.minute:02d}:{moment.second:02d}{fraction}Z"
-    return text, {"year": year, "month": month, "day": day, "hour": hour}
+    return text, {"partitionKeys": {"year": year, "month": month, "day": day, "hour": hour}}
 
 
-def _event_time(seconds: object) -> tuple[str, dict[str, str]]:
-    """Event time and partition keys of ApproximateCreationDateTime (epoch seconds)."""
+def _event_time(seconds: object) -> tuple[str, dict]:
+    """Event time and partition-key metadata of ApproximateCreationDateTime (epoch seconds)."""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise RecordRejected("not a DynamoDB stream record")
     try:

@@ -6,6 +6,7 @@ from typing import Any
 
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
 
 from localcloud.moto_state import STATE_LOCK
 
@@ -70,3 +71,40 @@ class GlueCatalog:
     def delete_partition(self, database: str, table: str, values: list[str]) -> None:
         with STATE_LOCK:
             self._backend.get_table(database, table).delete_partition(values)
+
+    # ---- crawlers: moto stores their configuration; the Glue engine runs them ----------------------
+
+    def crawler(self, name: str) -> dict[str, Any] | None:
+        """The crawler's configuration as GetCrawler returns it (moto's State is not used), or None."""
+        crawler = self._backend.crawlers.get(name)
+        return crawler.as_dict() if crawler else None
+
+    def crawler_names(self) -> list[str]:
+        return list(self._backend.crawlers)
+
+    def update_crawler(self, name: str, changes: dict[str, Any]) -> None:
+        """Apply UpdateCrawler's fields (moto has no update_crawler) and bump Version and LastUpdated."""
+        with STATE_LOCK:
+            crawler = self._backend.crawlers[name]
+            for field, value in changes.items():
+                setattr(crawler, _CRAWLER_ATTRIBUTES[field], value)
+            crawler.version += 1
+            crawler.last_updated = utcnow()
+
+
+# UpdateCrawler request fields -> moto FakeCrawler attributes.
+_CRAWLER_ATTRIBUTES = {
+    "Role": "role",
+    "DatabaseName": "database_name",
+    "Description": "description",
+    "Targets": "targets",
+    "Schedule": "schedule",
+    "Classifiers": "classifiers",
+    "TablePrefix": "table_prefix",
+    "SchemaChangePolicy": "schema_change_policy",
+    "RecrawlPolicy": "recrawl_policy",
+    "LineageConfiguration": "lineage_configuration",
+    "Configuration": "configuration",
+    "CrawlerSecurityConfiguration": "crawler_security_configuration",
+}
+UPDATABLE_CRAWLER_FIELDS = tuple(_CRAWLER_ATTRIBUTES)

@@ -64,6 +64,12 @@ def read_stream(session, client, name=TABLE):
     return records
 
 
+def key_of(write_request):
+    """The orderid a batch_write_item PutRequest or DeleteRequest is for."""
+    (kind, body), = write_request.items()
+    return (body["Item"] if kind == "PutRequest" else body["Key"])["orderid"]["S"]
+
+
 def replay_checking_targets(changes):
     """Replay changes in order, failing if one updates or deletes an order that is not live."""
     live, ever_inserted = {}, set()
@@ -233,7 +239,7 @@ def test_ledger_counts_and_dataframe_describe_every_change(dynamodb):
     frame = ledger.to_dataframe()
     assert list(frame.columns) == ["written_at", "op", "orderid", "product_name", "quantity", "price"]
     assert frame["op"].value_counts().to_dict() == {op: n for op, n in counts.items() if n}
-    assert str(frame["written_at"].dtype) .startswith("datetime64") and frame["written_at"].is_monotonic_increasing
+    assert str(frame["written_at"].dtype).startswith("datetime64") and frame["written_at"].is_monotonic_increasing
     state = ledger.current_state_dataframe()
     assert state["orderid"].tolist() == sorted(ledger.current_state())
 
@@ -242,7 +248,7 @@ def test_a_batch_never_holds_two_changes_to_one_order(dynamodb):
     client = ThrottlingClient(dynamodb)
     mix = {"insert": 0.3, "update": 0.6, "delete": 0.1}  # few live orders, so the same one is hit often
     ledger = datagen.run(500, table_name=TABLE, client=client, seed=12, mix=mix, progress=False)
-    keys_per_batch = [[datagen._orderid_of(request) for request in batch] for batch in client.batches]
+    keys_per_batch = [[key_of(request) for request in batch] for batch in client.batches]
     assert all(len(keys) <= 25 and len(set(keys)) == len(keys) for keys in keys_per_batch)
     assert sum(map(len, keys_per_batch)) == len(ledger) == 500
     assert scan_table(dynamodb) == ledger.current_state()

@@ -1,0 +1,111 @@
+"""Checks that the pipeline delivered what was written: used by notebooks 06, 08 and 09 and by `make run`.
+
+Every delivered row carries the DynamoDB eventID, so "nothing lost" is a set comparison, and the
+current state rebuilt from the change log must equal a scan of the table, row for row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from boto3.dynamodb.types import TypeDeserializer
+
+from workshop.config import DATA_FOLDER, ERROR_FOLDER
+from workshop.session import Connection
+from workshop.waiting import wait_until
+
+ORDER_COLUMNS = ["orderid", "product_name", "quantity", "price"]
+
+
+def _json_lines(conn: Connection, prefix: str) -> list[dict[str, Any]]:
+    """Every JSON line of every object under prefix in the participant's bucket."""
+    s3 = conn.client("s3")
+    rows: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=conn.bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            body = s3.get_object(Bucket=conn.bucket, Key=entry["Key"])["Body"].read().decode()
+            rows.extend(json.loads(line, parse_float=Decimal) for line in body.splitlines() if line.strip())
+    return rows
+
+
+def delivered_changes(conn: Connection) -> pd.DataFrame:
+    """The change log Firehose delivered under orders/: one row per change (duplicates possible: at least once)."""
+    return pd.DataFrame(_json_lines(conn, f"{DATA_FOLDER}/"))
+
+
+def failed_records(conn: Connection) -> pd.DataFrame:
+    """Records Firehose could not process, from the error prefix (errorCode, errorMessage, rawData, ...)."""
+    return pd.DataFrame(_json_lines(conn, f"{ERROR_FOLDER}/"))
+
+
+def wait_for_delivery(conn: Connection, expected_changes: int, *, timeout: float = 180) -> pd.DataFrame:
+    """Wait until at least expected_changes distinct event_ids have reached S3; return the change log."""
+    def enough() -> pd.DataFrame | None:
+        changes = delivered_changes(conn)
+        delivered = changes["event_id"].nunique() if len(changes) else 0
+        return changes if delivered >= expected_changes else None
+
+    return wait_until(enough, what=f"{expected_changes} changes in s3://{conn.bucket}/{DATA_FOLDER}/",
+                      timeout=timeout, interval=1,
+                      hint="Check the pipe is RUNNING (notebook 03), the delivery stream is ACTIVE (06), "
+                           f"and look for failed records under s3://{conn.bucket}/{ERROR_FOLDER}/.")
+
+
+def table_items(conn: Connection) -> pd.DataFrame:
+    """The orders table as it is now, from a full scan, with plain Python values."""
+    deserialize = TypeDeserializer().deserialize
+    items = []
+    for page in conn.client("dynamodb").get_paginator("scan").paginate(TableName=conn.config.table_name):
+        items.extend({k: deserialize(v) for k, v in item.items()} for item in page["Items"])
+    return _orders_frame(pd.DataFrame(items, columns=ORDER_COLUMNS))
+
+
+def _orders_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Orders with comparable types, sorted by orderid, so two sources can be compared row for row."""
+    frame = frame[ORDER_COLUMNS].copy()
+    frame["orderid"] = frame["orderid"].astype(str)
+    frame["quantity"] = frame["quantity"].astype(int)
+    frame["price"] = frame["price"].map(lambda p: Decimal(str(p)).quantize(Decimal("0.01")))
+    return frame.sort_values("orderid").reset_index(drop=True)
+
+
+@dataclass
+class ProjectionCheck:
+    """The result of comparing the state rebuilt from the change log with the table itself."""
+
+    table_rows: int
+    projected_rows: int
+    missing: list[str]
+    unexpected: list[str]
+    different: list[str]
+
+    @property
+    def matches(self) -> bool:
+        return not (self.missing or self.unexpected or self.different)
+
+    def __str__(self) -> str:
+        if self.matches:
+            return f"projection matches DynamoDB: {self.table_rows} orders, row for row"
+        return (f"projection differs from DynamoDB: {len(self.missing)} missing, {len(self.unexpected)} "
+                f"unexpected, {len(self.different)} different (e.g. {(self.missing + self.unexpected + self.different)[:3]})")
+
+
+def compare_with_table(conn: Connection, projected: pd.DataFrame) -> ProjectionCheck:
+    """Compare a current-state projection (orderid, product_name, quantity, price) with a table scan."""
+    table, projected = table_items(conn), _orders_frame(projected)
+    merged = table.merge(projected, on="orderid", how="outer", suffixes=("_table", "_projected"), indicator=True)
+    both = merged[merged["_merge"] == "both"]
+    differs = both[(both["product_name_table"] != both["product_name_projected"])
+                   | (both["quantity_table"] != both["quantity_projected"])
+                   | (both["price_table"] != both["price_projected"])]
+    return ProjectionCheck(
+        table_rows=len(table),
+        projected_rows=len(projected),
+        missing=merged.loc[merged["_merge"] == "left_only", "orderid"].tolist(),
+        unexpected=merged.loc[merged["_merge"] == "right_only", "orderid"].tolist(),
+        different=differs["orderid"].tolist(),
+    )
