@@ -45,42 +45,38 @@ def lambda_handler(event: dict, context: object) -> dict:
     for record in event["records"]:
         data = record.get("data")
         try:
-            line, metadata = transform(data)
+            line, partition_keys = transform(data)
         except RecordRejected as rejection:
             failures[str(rejection)] += 1
             results.append(_result(record["recordId"], "ProcessingFailed", data))
         else:
-            results.append(_result(record["recordId"], "Ok", _base64(line), metadata))
+            results.append(_result(record["recordId"], "Ok", _base64(line), partition_keys))
     print(_summary(len(results), failures))
     return {"records": results}
 
 
-def _result(record_id: str, result: str, data: object, metadata: dict | None = None) -> dict:
+def _result(record_id: str, result: str, data: object, partition_keys: dict[str, str] | None = None) -> dict:
     """One entry of the response: the contract Firehose checks (recordId, result, data, metadata)."""
-    if metadata is None:
+    if partition_keys is None:
         return {"recordId": record_id, "result": result, "data": data}
-    return {"recordId": record_id, "result": result, "data": data, "metadata": metadata}
+    return {"recordId": record_id, "result": result, "data": data, "metadata": {"partitionKeys": partition_keys}}
 
 
-def transform(data: object) -> tuple[str, dict]:
-    """Base64 data of one Kinesis record -> (JSON line, Firehose metadata). Raises RecordRejected with the reason."""
+def transform(data: object) -> tuple[str, dict[str, str]]:
+    """Base64 data of one Kinesis record -> (JSON line, partition keys). Raises RecordRejected with the reason."""
     stream_record = _decode(data)
-    if not isinstance(stream_record, dict) or stream_record.get("eventName") not in EVENT_NAMES:
-        raise RecordRejected("not a DynamoDB stream record")
-    change = stream_record.get("dynamodb")
-    event_id = stream_record.get("eventID")
-    if not isinstance(change, dict) or not isinstance(event_id, str):
-        raise RecordRejected("not a DynamoDB stream record")
-    sequence_number = change.get("SequenceNumber")
-    if not isinstance(sequence_number, str):
+    if not _is_stream_record(stream_record):
         raise RecordRejected("not a DynamoDB stream record")
     event_name = stream_record["eventName"]
-    event_time, metadata = _event_time(change.get("ApproximateCreationDateTime"))
+    change = stream_record["dynamodb"]
+    event_time, partition_keys = _event_time(change["ApproximateCreationDateTime"])
     image = _image(event_name, change)
 
     orderid = _attribute(image, "orderid")
-    if not isinstance(orderid, str):
+    if orderid is None:
         raise RecordRejected("no orderid")
+    if not isinstance(orderid, str):
+        raise RecordRejected("orderid is not a string")
     product_name = _attribute(image, "product_name")
     quantity = _attribute(image, "quantity")
     price = _attribute(image, "price")
@@ -99,10 +95,10 @@ def transform(data: object) -> tuple[str, dict]:
         f',"event_name":"{event_name}"'
         f',"is_deleted":{"true" if event_name == "REMOVE" else "false"}'
         f',"event_time":"{event_time}"'
-        f',"sequence_number":{_quote(sequence_number)}'
-        f',"event_id":{_quote(event_id)}}}\n'
+        f',"sequence_number":{_quote(change["SequenceNumber"])}'
+        f',"event_id":{_quote(stream_record["eventID"])}}}\n'
     )
-    return line, metadata
+    return line, dict(partition_keys)
 
 
 def _decode(data: object) -> object:
@@ -119,6 +115,20 @@ def _decode(data: object) -> object:
     if end != len(text):
         raise RecordRejected("data is not UTF-8 JSON")
     return value
+
+
+def _is_stream_record(value: object) -> bool:
+    """Whether a JSON value has the fields of a DynamoDB stream record that the line needs, with their types."""
+    if not isinstance(value, dict):
+        return False
+    change = value.get("dynamodb")
+    return (
+        value.get("eventName") in EVENT_NAMES
+        and isinstance(value.get("eventID"), str)
+        and isinstance(change, dict)
+        and isinstance(change.get("SequenceNumber"), str)
+        and _is_number(change.get("ApproximateCreationDateTime"))
+    )
 
 
 def _image(event_name: str, change: dict) -> dict:
@@ -145,28 +155,26 @@ def _attribute(image: dict, name: str) -> object:
         raise RecordRejected(f"{name} is not DynamoDB JSON") from error
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _is_whole_number(value: object) -> bool:
     return isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
 
 
 @lru_cache(maxsize=4096)
-def _event_time_of(seconds: float) -> tuple[str, dict]:
-    """ISO-8601 UTC text and partition-key metadata of an epoch time.
-
-    Cached, as a batch holds few distinct seconds. Records of the same second share one metadata dict: the
-    response is only serialized, and 20,000 fewer dicts to track makes the garbage collector cost far less.
-    """
+def _event_time_of(seconds: float) -> tuple[str, dict[str, str]]:
+    """ISO-8601 UTC text and partition keys of an epoch time. Cached: a batch holds few distinct seconds."""
     moment = datetime.fromtimestamp(seconds, timezone.utc)
     year, month, day, hour = f"{moment.year:04d}", f"{moment.month:02d}", f"{moment.day:02d}", f"{moment.hour:02d}"
     fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
     text = f"{year}-{month}-{day}T{hour}:{moment.minute:02d}:{moment.second:02d}{fraction}Z"
-    return text, {"partitionKeys": {"year": year, "month": month, "day": day, "hour": hour}}
+    return text, {"year": year, "month": month, "day": day, "hour": hour}
 
 
-def _event_time(seconds: object) -> tuple[str, dict]:
-    """Event time and partition-key metadata of ApproximateCreationDateTime (epoch seconds)."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise RecordRejected("not a DynamoDB stream record")
+def _event_time(seconds: float) -> tuple[str, dict[str, str]]:
+    """Event time and partition keys of ApproximateCreationDateTime; the keys are the cache's, copy before use."""
     try:
         return _event_time_of(seconds)
     except (ValueError, OverflowError, OSError) as error:

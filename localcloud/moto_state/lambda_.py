@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.backends import get_backend
+from moto.awslambda.utils import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.errors import AwsError
@@ -35,6 +35,14 @@ class LambdaFunctionSpec:
     environment: dict[str, str] = field(compare=False)
     code: bytes = field(compare=False, repr=False)
 
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+    @property
+    def account_id(self) -> str:
+        return self.arn.split(":")[4]
+
 
 class LambdaFunctions:
     """The functions in moto's Lambda backend for one account and region."""
@@ -45,7 +53,8 @@ class LambdaFunctions:
 
     @property
     def _backend(self) -> Any:
-        return get_backend("lambda")[self.account_id][self.region]
+        # moto keeps functions in its "lambda_simple" backend when Docker is off (server.py turns it off).
+        return get_backend(self.account_id, self.region)
 
     def get(self, name_or_arn: str, qualifier: str | None = None) -> LambdaFunctionSpec:
         """The function by name, `name:qualifier` or ARN, as Invoke resolves it.
