@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import importlib.util
 import io
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 20_000
-REPETITIONS = 7
+REPETITIONS = 9
 CHANGES_PER_SECOND = 100
 START = datetime(2026, 11, 22, 7, 13, 45, tzinfo=timezone.utc).timestamp()
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/learner-orders/stream/2026-11-22T07:00:00.000"
@@ -114,9 +115,16 @@ def firehose_event(records: list[dict]) -> dict:
     }
 
 
+def decode_only(event: dict, context: object) -> None:
+    """The part of the job every handler must do: base64 and JSON decoding of the input. It bounds any speed-up."""
+    for record in event["records"]:
+        json.loads(base64.b64decode(record["data"]).decode())
+
+
 def seconds_to_run(handler, event: dict, before=lambda: None) -> tuple[float, dict]:
-    """Wall time of one invocation; its one log line is kept out of the benchmark output."""
+    """Wall time of one invocation, from a collected heap; its one log line is kept out of the benchmark output."""
     before()
+    gc.collect()
     with contextlib.redirect_stdout(io.StringIO()):
         started = time.perf_counter()
         response = handler(event, None)
@@ -144,19 +152,23 @@ def main() -> None:
     print(f"batch: {BATCH_SIZE} records ({', '.join(f'{n} {c}' for n, c in counts.items())}), "
           f"{len(json.dumps(event)) / 1e6:.1f} MB event, {REPETITIONS} repetitions, alternating")
 
-    real_times, naive_times = [], []
+    real_times, naive_times, decode_times = [], [], []
     for _ in range(REPETITIONS):
         # A cold cache each time: the handler's time-formatting cache does not outlive one batch here.
         real_seconds, real_response = seconds_to_run(handler.lambda_handler, event, handler._event_time_of.cache_clear)
         naive_seconds, naive_response = seconds_to_run(naive.lambda_handler, event)
         real_times.append(real_seconds)
         naive_times.append(naive_seconds)
+        decode_times.append(seconds_to_run(decode_only, event)[0])
     check_same_rows(real_response, naive_response)
 
     for label, times in (("best", min), ("median", statistics.median)):
         real_rate, naive_rate = BATCH_SIZE / times(real_times), BATCH_SIZE / times(naive_times)
         print(f"{label:>6}: handler: {real_rate:,.0f} records/s, naive: {naive_rate:,.0f} records/s, "
               f"speed ratio {real_rate / naive_rate:.2f}x")
+    decode_rate = BATCH_SIZE / min(decode_times)
+    print(f"decoding the input alone (base64 + JSON, best): {decode_rate:,.0f} records/s, "
+          f"the ceiling for any handler: {decode_rate / (BATCH_SIZE / min(naive_times)):.2f}x the naive")
 
 
 if __name__ == "__main__":

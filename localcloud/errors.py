@@ -74,3 +74,10 @@ class InvalidParameterValueException(AwsError):
 class ServiceException(AwsError):
     code = "ServiceException"
     status = 500
+
+
+class NotFoundException(AwsError):
+    """Pipes' (and other REST services') code for a resource that does not exist."""
+
+    code = "NotFoundException"
+    status = 404

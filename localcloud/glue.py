@@ -90,9 +90,9 @@ class CrawlRun:
     def runtime_seconds(self) -> float:
         return ((self.finished or _now()) - self.started).total_seconds()
 
-    def last_crawl(self) -> dict[str, Any]:
-        info = {"Status": self.status, "LogGroup": LOG_GROUP, "LogStream": "", "MessagePrefix": self.crawl_id,
-                "StartTime": self.started}
+    def last_crawl(self, crawler_name: str) -> dict[str, Any]:
+        info = {"Status": self.status, "LogGroup": LOG_GROUP, "LogStream": crawler_name,
+                "MessagePrefix": self.crawl_id, "StartTime": self.started}
         if self.error_message:
             info["ErrorMessage"] = self.error_message
         return info
@@ -190,7 +190,8 @@ class GlueEngine:
 
     def get_classifiers(self, request: AwsRequest) -> dict[str, Any]:
         with self._lock:
-            classifiers = [self._classifier_store(request)[name] for name in sorted(self._classifier_store(request))]
+            store = self._classifier_store(request)
+            classifiers = [store[name] for name in sorted(store)]
         return _page("Classifiers", classifiers, request.params)
 
     def update_classifier(self, request: AwsRequest) -> dict[str, Any]:
@@ -283,7 +284,7 @@ class GlueEngine:
             crawler["CrawlElapsedTime"] = int(current.runtime_seconds() * 1000) if current else 0
             crawler.pop("LastCrawl", None)
             if finished:
-                crawler["LastCrawl"] = {**finished[-1].last_crawl(), "LogStream": crawler["Name"]}
+                crawler["LastCrawl"] = finished[-1].last_crawl(crawler["Name"])
 
     def _history(self, request: AwsRequest, name: str) -> CrawlerHistory:
         return self._histories.get((request.account_id, request.region, name)) or CrawlerHistory()

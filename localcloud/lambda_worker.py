@@ -30,6 +30,8 @@ import time
 import traceback
 from typing import IO, Any, Callable
 
+MEMORY_HEADROOM_MB = 512
+
 # --- frames -------------------------------------------------------------------------------------
 
 
@@ -254,13 +256,32 @@ def _take_protocol_streams() -> tuple[IO[bytes], IO[bytes]]:
     return requests, replies
 
 
+def _limit_memory() -> None:
+    """A safety net against runaway allocations, so a handler cannot exhaust the machine's memory.
+
+    Lambda stops a function whose resident memory exceeds MemorySize; no portable limit counts
+    resident memory, so this caps the heap (RLIMIT_DATA, Linux) at MemorySize plus headroom for
+    what Python reserves but does not use. Past it, allocations raise MemoryError.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    limit = (int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]) + MEMORY_HEADROOM_MB) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
 def _max_memory_mb() -> int:
+    """The worker's peak resident memory, for the REPORT line's Max Memory Used."""
+    if os.path.exists("/proc/self/status"):  # Linux: VmHWM counts this program only, not the server it came from
+        with open("/proc/self/status") as status:
+            peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        return peak_kib // 1024
     if sys.platform == "win32":
         return 0
     import resource
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return int(peak / 1024 / (1024 if sys.platform == "darwin" else 1))
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 * 1024)  # bytes on macOS
 
 
 def _run_one(handler: Callable[[Any, Any], Any], header: dict[str, Any], payload: bytes,
@@ -293,6 +314,8 @@ def main() -> None:
     sys.stdout = LogStream(channel)
     sys.stderr = LogStream(channel)
     request_ids = _setup_logging(channel)
+    _limit_memory()
+    sys.dont_write_bytecode = True  # the code folder is shared by workers and, as in Lambda, read-only
 
     started = time.perf_counter()
     init_error = None

@@ -25,6 +25,13 @@ REST_ROUTES: dict[str, list[tuple[str, re.Pattern[str], str]]] = {
     "lambda": [
         ("POST", re.compile(r"^/2015-03-31/functions/(?P<FunctionName>[^/]+)/invocations$"), "Invoke"),
     ],
+    "pipes": [
+        ("POST", re.compile(r"^/v1/pipes/(?P<Name>[^/]+)$"), "CreatePipe"),
+        ("PUT", re.compile(r"^/v1/pipes/(?P<Name>[^/]+)$"), "UpdatePipe"),
+        ("DELETE", re.compile(r"^/v1/pipes/(?P<Name>[^/]+)$"), "DeletePipe"),
+        ("POST", re.compile(r"^/v1/pipes/(?P<Name>[^/]+)/start$"), "StartPipe"),
+        ("POST", re.compile(r"^/v1/pipes/(?P<Name>[^/]+)/stop$"), "StopPipe"),
+    ],
 }
 
 
@@ -52,6 +59,8 @@ class AwsRequest:
     path_params: dict[str, str]
     query: dict[str, list[str]]
     forward: Callable[[], RawResponse]
+    # call_moto("AddTagsToStream", {...}): another operation of the same JSON-protocol service, answered by moto.
+    call_moto: Callable[[str, dict[str, Any]], RawResponse]
 
 
 Handler = Callable[[AwsRequest], Union[dict, RawResponse]]
@@ -119,6 +128,8 @@ class Router:
             path_params=path_params,
             query=parse_qs(environ.get("QUERY_STRING", "")),
             forward=lambda: self._forward(environ, body),
+            call_moto=lambda other_operation, params: self._forward(
+                _retargeted(environ, other_operation), json.dumps(params).encode()),
         )
         try:
             result = handler(request)
@@ -147,6 +158,12 @@ class Router:
             getattr(chunks, "close", lambda: None)()
         headers = {k: v for k, v in captured["headers"].items() if k.lower() != "content-length"}
         return RawResponse(captured["status"], payload, headers)
+
+
+def _retargeted(environ: dict[str, Any], operation: str) -> dict[str, Any]:
+    """The same request environment, naming another operation of the same JSON service."""
+    prefix = environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[0]
+    return dict(environ, HTTP_X_AMZ_TARGET=f"{prefix}.{operation}")
 
 
 def _json_params(body: bytes) -> dict[str, Any]:

@@ -57,6 +57,7 @@ def build_engines(state_dir: Path) -> list[Engine]:
 
 # (module, class): each module holds one service's engine.
 ENGINE_CLASSES = [
+    ("kinesis", "KinesisEngine"),
     ("lambda_runtime", "LambdaEngine"),
     ("pipes", "PipesEngine"),
     ("firehose", "FirehoseEngine"),

@@ -47,9 +47,10 @@ def permissions_policy(purpose: str, config: Config, account_id: str) -> dict[st
              "Resource": [config.kinesis_stream_arn(account_id)]},
         ],
         "lambda": [
+            # The kit creates the log group itself (tagged, with retention), so the function only writes to it.
             {"Sid": "WriteItsOwnLogs",
-             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": [config.log_group_arn(account_id), f"{config.log_group_arn(account_id)}:*"]},
+             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": [f"{config.log_group_arn(account_id)}:*"]},
         ],
         "firehose": [
             {"Sid": "ReadTheKinesisStream",

@@ -19,6 +19,8 @@ RUNTIME = "python3.12"
 # Firehose waits for the function; AWS recommends at least a minute for transforms.
 TIMEOUT_SECONDS = 60
 MEMORY_MB = 256
+# Logs are kept a week: enough to debug the course, and they stop costing money afterwards.
+LOG_RETENTION_DAYS = 7
 
 
 def package(source_dir: Path = SOURCE_DIR) -> bytes:
@@ -42,6 +44,7 @@ def ensure_function(conn: Connection) -> dict[str, Any]:
     aws_lambda = conn.client("lambda")
     name = conn.config.lambda_name
     zip_bytes = package()
+    ensure_log_group(conn)
     try:
         current = aws_lambda.get_function_configuration(FunctionName=name)
     except aws_lambda.exceptions.ResourceNotFoundException:
@@ -63,3 +66,15 @@ def ensure_function(conn: Connection) -> dict[str, Any]:
             aws_lambda.get_waiter("function_updated_v2").wait(FunctionName=name)
     aws_lambda.get_waiter("function_active_v2").wait(FunctionName=name)
     return aws_lambda.get_function_configuration(FunctionName=name)
+
+
+def ensure_log_group(conn: Connection) -> str:
+    """Create the function's log group ourselves, so it is tagged (teardown finds it) and expires."""
+    logs = conn.client("logs")
+    name = conn.config.lambda_log_group
+    try:
+        logs.create_log_group(logGroupName=name, tags=conn.config.tags)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
+    return name
