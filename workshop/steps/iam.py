@@ -39,9 +39,12 @@ def permissions_policy(purpose: str, config: Config, account_id: str) -> dict[st
     statements = {
         "pipe": [
             {"Sid": "ReadTheOrdersTableStream",
-             "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                        "dynamodb:ListStreams"],
+             "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
              "Resource": [config.table_stream_arn_pattern(account_id)]},
+            # ListStreams, which Pipes documents for a DynamoDB source, names no stream: IAM accepts only "*".
+            {"Sid": "ListStreamsAcceptsOnlyStar",
+             "Action": ["dynamodb:ListStreams"],
+             "Resource": ["*"]},
             {"Sid": "WriteTheKinesisStream",
              "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
              "Resource": [config.kinesis_stream_arn(account_id)]},
