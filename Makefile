@@ -22,9 +22,13 @@ venv: $(STAMP)
 run: venv
 	$(BIN)/python -m workshop run
 
-## test: the full test suite (unit, localcloud fidelity, pipeline, notebooks)
+NBVAL := $(BIN)/python -m pytest -p tests.notebooks.localcloud_plugin
+
+## test: the full test suite: unit, localcloud fidelity and pipeline tests, then the notebooks with nbval
 test: venv
 	$(BIN)/python -m pytest
+	$(NBVAL) --nbval solutions --nbval-sanitize-with tests/notebooks/sanitize.cfg
+	$(NBVAL) --nbval-lax notebooks
 
 ## lab: start localcloud in the background, then JupyterLab on the notebooks
 lab: venv

@@ -57,6 +57,9 @@ CLASSIFIER_KINDS = ("GrokClassifier", "XMLClassifier", "JsonClassifier", "CsvCla
 DEFAULT_SCHEMA_CHANGE_POLICY = {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DEPRECATE_IN_DATABASE"}
 DEFAULT_RECRAWL_POLICY = {"RecrawlBehavior": "CRAWL_EVERYTHING"}
 DEFAULT_LINEAGE_CONFIGURATION = {"CrawlerLineageSettings": "DISABLE"}
+# The keys of a GetTable answer that UpdateTable takes back (moto adds DatabaseName, VersionId, ...).
+TABLE_INPUT_KEYS = ("Name", "Owner", "Retention", "PartitionKeys", "TableType", "CreatedBy",
+                    "IsRegisteredWithLakeFormation")
 S3_PATH = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 
 
@@ -125,7 +128,7 @@ class GlueEngine:
     name = "glue"
 
     def __init__(self, state_dir: Path):
-        self.state_dir = state_dir / self.name  # nothing to checkpoint: the history lives as long as moto's state
+        """state_dir is not used: classifiers and crawl history live in memory, as long as moto's state does."""
         self._lock = threading.RLock()
         self._classifiers: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._histories: dict[tuple[str, str, str], CrawlerHistory] = {}
@@ -480,8 +483,10 @@ class GlueEngine:
             current = table_input
         elif policy["UpdateBehavior"] == "UPDATE_IN_DATABASE" and not new_folders_only:
             current = table_input
-            if any(existing.get(key) != value for key, value in table_input.items() if key != "CreatedBy"):
-                catalog.update_table(database, {**table_input, "CreatedBy": existing.get("CreatedBy")})
+            if "CreatedBy" in existing:
+                table_input["CreatedBy"] = existing["CreatedBy"]  # a table keeps its creator
+            if any(existing.get(key) != value for key, value in table_input.items()):
+                catalog.update_table(database, table_input)
                 run.tables_updated += 1
                 run.note("INFO", f"Updated table {result.name} in database {database}")
         else:
@@ -533,13 +538,13 @@ class GlueEngine:
             run.tables_deleted += 1
             run.note("INFO", f"Deleted table {name}: its S3 folder holds no data")
         elif delete_behavior == "DEPRECATE_IN_DATABASE":
-            marker = {"DEPRECATED_BY_CRAWLER": str(int(time.time() * 1000))}
+            marker = {"DEPRECATED_BY_CRAWLER": str(int(time.time() * 1000))}  # epoch ms, as AWS writes it
             storage = existing["StorageDescriptor"]
-            table_input = {key: existing[key] for key in ("Name", "Owner", "Retention", "PartitionKeys", "TableType",
-                                                          "CreatedBy") if key in existing}
-            catalog.update_table(database, {**table_input,
-                                            "StorageDescriptor": {**storage, "Parameters": {**storage.get("Parameters", {}), **marker}},
-                                            "Parameters": {**existing.get("Parameters", {}), **marker}})
+            catalog.update_table(database, {
+                **{key: existing[key] for key in TABLE_INPUT_KEYS if key in existing},
+                "StorageDescriptor": {**storage, "Parameters": {**storage.get("Parameters", {}), **marker}},
+                "Parameters": {**existing.get("Parameters", {}), **marker},
+            })
             run.tables_deleted += 1
             run.note("INFO", f"Deprecated table {name}: its S3 folder holds no data")
         else:
@@ -635,7 +640,7 @@ def _crawler_config(catalog: GlueCatalog, name: str) -> dict[str, Any]:
     return config
 
 
-def _is_data_object(info: S3ObjectInfo, prefix: str, excluded: Any) -> bool:
+def _is_data_object(info: S3ObjectInfo, prefix: str, excluded: re.Pattern[str] | None) -> bool:
     """Skip folder markers, empty objects, hidden files (_SUCCESS, .crc) and excluded keys."""
     relative = info.key[len(prefix):]
     file_name = relative.rsplit("/", 1)[-1]

@@ -200,18 +200,21 @@ class FileSchema:
 def read_json_object(body: bytes, classifiers: Sequence[tuple[str, JsonPath]]) -> FileSchema | None:
     """Classify an object as JSON and infer its columns, or None when it is not JSON.
 
-    Custom classifiers are tried in order: the first whose JsonPath selects objects wins, and each
-    selected node is a record. Otherwise the built-in JSON classifier makes each top-level JSON value
+    Custom classifiers are tried in order: the first whose JsonPath selects only objects wins, and
+    each selected node is a record. Otherwise the built-in JSON classifier makes each top-level JSON value
     (one per line, or one document per file) a record.
     """
     compression = "gzip" if body[:2] == GZIP_MAGIC else "none"
-    data = gzip.decompress(body) if compression == "gzip" else body
+    try:
+        data = gzip.decompress(body) if compression == "gzip" else body
+    except (OSError, EOFError):  # a truncated or corrupt gzip object cannot be classified
+        return None
     documents = list(_json_documents(data.decode("utf-8", errors="replace").lstrip("\ufeff")))
     if not documents or not isinstance(documents[0][0], (dict, list)):
         return None
     for name, path in classifiers:
         selected = [(node, offset) for document, offset in documents for node in path.select(document)]
-        if selected and isinstance(selected[0][0], dict):
+        if selected and all(isinstance(node, dict) for node, _ in selected):
             return FileSchema(_sample_columns(selected), len(selected), len(data), compression, name)
     return FileSchema(_sample_columns(documents), len(documents), len(data), compression, None)
 
@@ -279,7 +282,8 @@ class FolderLayout:
         return tuple(relative_key.split("/")[: self.depth])
 
     def values(self, folders: tuple[str, ...]) -> list[str]:
-        return [_hive_value(folder) if not name.startswith("partition_") else folder
+        """Partition values: the value part of key=value folders, the whole name of other folders."""
+        return [_hive_value(folder) if (_hive_key(folder) or "").lower() == name else folder
                 for name, folder in zip(self.keys, folders)]
 
 

@@ -32,9 +32,9 @@ import threading
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from localcloud.errors import AwsError, ValidationException
 from localcloud.lambda_worker import read_frame, write_frame
@@ -156,6 +156,9 @@ class LambdaEngine:
         revision = (spec.code_sha256, spec.handler, spec.runtime, spec.memory_size,
                     tuple(sorted(spec.environment.items())))
         with self._lock:
+            if self._stopping.is_set():
+                raise AwsError("localcloud's Lambda engine is stopped; invoke again once it has restarted.",
+                               code="ServiceException", status=500)
             current = self._pools.get((spec.arn, spec.version))
             if current is not None and current[0] == revision:
                 return current[1]
@@ -180,10 +183,10 @@ class LambdaEngine:
 
 def _check_runnable(spec: LambdaFunctionSpec) -> None:
     if spec.package_type != "Zip" or not (spec.runtime or "").startswith("python3"):
-        runtime = spec.runtime if spec.package_type == "Zip" else f"a {spec.package_type} package"
+        has = f"runtime {spec.runtime}" if spec.package_type == "Zip" else "a container image package"
         # Lambda answers InvalidRuntimeException with HTTP 502, which boto3 retries 4 times; 400 is not retried.
         raise AwsError(
-            f"localcloud runs Python handlers only, and function {spec.name} has {runtime}. "
+            f"localcloud runs Python handlers only, and function {spec.name} has {has}. "
             "Create it with a python3.x runtime (for example python3.12) and a .zip package to invoke it locally.",
             code="InvalidRuntimeException")
 
@@ -241,65 +244,73 @@ def worker_environment(spec: LambdaFunctionSpec, code_dir: Path, log_stream: str
 def _run_on_worker(worker: WorkerProcess, spec: LambdaFunctionSpec, request_id: str, payload: bytes,
                    invoked_arn: str) -> tuple[InvocationResult, bool]:
     """Run the event; returns the result and whether the worker may serve another invocation."""
-    log: list[tuple[int, str]] = []
-    init_ms = None
-    reply: tuple[dict[str, Any], bytes] | None = None
+    init_ms, reply = None, None
     if not worker.initialized:
         # Lambda gives init 10 s and, if that runs out, retries it within the invocation's Timeout.
         reply = worker.next_reply(timeout=INIT_TIMEOUT_SECONDS + spec.timeout)
-        log += worker.take_log()
         if reply is not None and reply[0]["type"] == "ready":
-            init_ms = reply[0]["initMs"]
-            worker.initialized = not reply[0]["initError"]
+            init_ms, worker.initialized = reply[0]["initMs"], not reply[0]["initError"]
+    log = worker.take_log()  # what the handler's module printed while it was imported
 
     started = time.monotonic()
     log.append((_now_ms(), f"START RequestId: {request_id} Version: {spec.version}\n"))
     if worker.initialized:
-        deadline_ms = _now_ms() + spec.timeout * 1000
-        worker.send({"type": "invoke", "requestId": request_id, "deadlineMs": deadline_ms,
+        worker.send({"type": "invoke", "requestId": request_id, "deadlineMs": _now_ms() + spec.timeout * 1000,
                      "invokedFunctionArn": invoked_arn}, payload)
         reply = worker.next_reply(timeout=spec.timeout)
     if reply is None or reply[0]["type"] == "exit":
         worker.kill()
     log += worker.take_log()
+    if reply is not None and reply[0]["type"] == "result":
+        worker.max_memory_mb = reply[0]["maxMemoryMb"]
 
-    duration_ms = (time.monotonic() - started) * 1000
-    header = reply[0] if reply is not None else {"type": "timeout"}
-    status, trailer = None, []
-    if header["type"] == "result":
-        duration_ms, worker.max_memory_mb = header["durationMs"], header["maxMemoryMb"]
-        result_payload, function_error = reply[1], header["error"]
-        if len(result_payload) > MAX_RESPONSE_BYTES:
-            result_payload = _error_json("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum "
-                                         f"allowed payload size ({MAX_RESPONSE_BYTES} bytes).")
-    elif header["type"] == "ready":  # init failed: the worker logged the error and exited
-        status = f"error\tError Type: {header['initError']['errorType']}"
-        result_payload, function_error = json.dumps(header["initError"]).encode(), True
-    elif header["type"] == "exit":
-        reason = _exit_reason(header["returncode"])
-        status = "error\tError Type: Runtime.ExitError"
-        trailer = [(_now_ms(), f"RequestId: {request_id} Error: {reason}\nRuntime.ExitError\n")]
-        result_payload, function_error = _error_json("Runtime.ExitError", f"RequestId: {request_id} Error: {reason}"), True
-    else:
-        message = f"Task timed out after {spec.timeout:.2f} seconds"
-        status = "timeout"
-        trailer = [(_now_ms(), f"{_iso_now()} {request_id} {message}\n")]
-        result_payload, function_error = _error_json("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}"), True
-
+    ending = _ending(reply, spec, request_id, elapsed_ms=(time.monotonic() - started) * 1000)
     log.append((_now_ms(), f"END RequestId: {request_id}\n"))
-    log.append((_now_ms(), _report_line(request_id, spec, duration_ms, worker.max_memory_mb, init_ms, status)))
-    return InvocationResult(result_payload, function_error, log + trailer), header["type"] == "result"
+    log.append((_now_ms(), _report_line(request_id, spec, ending, worker.max_memory_mb, init_ms)))
+    return InvocationResult(ending.payload, ending.function_error, log + ending.trailer), ending.status is None
 
 
-def _report_line(request_id: str, spec: LambdaFunctionSpec, duration_ms: float, max_memory_mb: int,
-                 init_ms: float | None, status: str | None) -> str:
-    fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
-              f"Billed Duration: {math.ceil(duration_ms)} ms", f"Memory Size: {spec.memory_size} MB",
+@dataclass
+class _Ending:
+    """How an invocation ended: the Invoke payload, and what the log says about it."""
+
+    payload: bytes
+    function_error: bool
+    duration_ms: float
+    status: str | None = None  # REPORT's Status field when the invocation did not complete
+    trailer: list[tuple[int, str]] = field(default_factory=list)  # log lines after REPORT
+
+
+def _ending(reply: tuple[dict[str, Any], bytes] | None, spec: LambdaFunctionSpec, request_id: str,
+            elapsed_ms: float) -> _Ending:
+    header, body = reply if reply is not None else ({"type": "timeout"}, b"")
+    if header["type"] == "result":
+        if len(body) > MAX_RESPONSE_BYTES:
+            return _Ending(_error_json("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum "
+                                       f"allowed payload size ({MAX_RESPONSE_BYTES} bytes)."), True,
+                           header["durationMs"])
+        return _Ending(body, header["error"], header["durationMs"])
+    if header["type"] == "ready":  # init failed: the worker has logged the error and exited
+        error_type = header["initError"]["errorType"]
+        return _Ending(json.dumps(header["initError"]).encode(), True, elapsed_ms, f"error\tError Type: {error_type}")
+    if header["type"] == "exit":
+        message = f"RequestId: {request_id} Error: {_exit_reason(header['returncode'])}"
+        return _Ending(_error_json("Runtime.ExitError", message), True, elapsed_ms,
+                       "error\tError Type: Runtime.ExitError", [(_now_ms(), f"{message}\nRuntime.ExitError\n")])
+    message = f"Task timed out after {spec.timeout:.2f} seconds"
+    return _Ending(_error_json("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}"), True, elapsed_ms,
+                   "timeout", [(_now_ms(), f"{_iso_now()} {request_id} {message}\n")])
+
+
+def _report_line(request_id: str, spec: LambdaFunctionSpec, ending: _Ending, max_memory_mb: int,
+                 init_ms: float | None) -> str:
+    fields = [f"REPORT RequestId: {request_id}", f"Duration: {ending.duration_ms:.2f} ms",
+              f"Billed Duration: {math.ceil(ending.duration_ms)} ms", f"Memory Size: {spec.memory_size} MB",
               f"Max Memory Used: {max_memory_mb} MB"]
     if init_ms is not None:
         fields.append(f"Init Duration: {init_ms:.2f} ms")
-    if status:
-        fields.append(f"Status: {status}")
+    if ending.status:
+        fields.append(f"Status: {ending.status}")
     return "\t".join(fields) + "\t\n"
 
 
@@ -344,6 +355,7 @@ class WorkerProcess:
         self._replies: queue.SimpleQueue[tuple[dict[str, Any], bytes]] = queue.SimpleQueue()
         self._log: list[tuple[int, str]] = []
         self._log_lock = threading.Lock()
+        self._stdin_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read_frames, name=f"lambda-worker-{self._process.pid}",
                                         daemon=True)
         self._reader.start()
@@ -353,10 +365,10 @@ class WorkerProcess:
         return self._process.poll() is None
 
     def send(self, header: dict[str, Any], body: bytes) -> None:
-        try:
-            write_frame(self._process.stdin, header, body)
-        except BrokenPipeError:
-            pass  # the worker has died: the reader thread reports its exit as the reply
+        """Write a frame; if the worker has died, the reader thread reports its exit as the reply."""
+        with self._stdin_lock, contextlib.suppress(BrokenPipeError):
+            if not self._process.stdin.closed:
+                write_frame(self._process.stdin, header, body)
 
     def next_reply(self, timeout: float) -> tuple[dict[str, Any], bytes] | None:
         """The next ready/result/exit frame, or None if none came within timeout seconds."""
@@ -391,7 +403,7 @@ class WorkerProcess:
                 self._replies.put(frame)
         returncode = self._process.wait()
         stdout.close()
-        with contextlib.suppress(BrokenPipeError):  # a dead worker cannot take the unsent rest of a frame
+        with self._stdin_lock, contextlib.suppress(BrokenPipeError):  # it cannot take a frame's unsent rest
             self._process.stdin.close()
         self._replies.put(({"type": "exit", "returncode": returncode}, b""))
 
@@ -399,7 +411,7 @@ class WorkerProcess:
 class WorkerPool:
     """The workers of one function revision: reuse an idle one, start another up to a limit, else wait."""
 
-    def __init__(self, start_worker: Any, limit: int):
+    def __init__(self, start_worker: Callable[[], WorkerProcess], limit: int):
         self._start_worker = start_worker
         self._limit = limit
         self._idle: list[WorkerProcess] = []

@@ -30,6 +30,7 @@ import time
 import traceback
 from typing import IO, Any, Callable
 
+# The heap may grow this far past MemorySize: Python reserves more than it uses (see _limit_memory).
 MEMORY_HEADROOM_MB = 512
 
 # --- frames -------------------------------------------------------------------------------------

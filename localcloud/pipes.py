@@ -58,6 +58,7 @@ PUT_RECORDS_MAX_ENTRIES = 500
 PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024
 MAX_RETRY_DELAY_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 5
+ERROR_PAUSE_SECONDS = 1.0
 EVENT_VERSION = "1.1"
 RUNNING, STOPPED, UPDATING = "RUNNING", "STOPPED", "UPDATING"
 
@@ -353,8 +354,15 @@ class PipePoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            behind = self._poll()
-            self._send_due_batches()
+            try:
+                behind = self._poll()
+                self._send_due_batches()
+            except Exception:  # noqa: BLE001 - a RUNNING pipe must not die silently: log, then resume
+                log.exception("pipe %s: unexpected error; resuming from its checkpoint in %s s",
+                              self.pipe_id.name, ERROR_PAUSE_SECONDS)
+                self._shards = {}
+                self._stopping.wait(ERROR_PAUSE_SECONDS)
+                continue
             if not behind:
                 self._stopping.wait(self._seconds_to_wait())
 
@@ -392,7 +400,7 @@ class PipePoller:
         for shard_id, buffer in self._shards.items():
             while buffer.entries and self._is_due(buffer):
                 batch = buffer.take_batch(self.settings.batch_size)
-                if not self._put_records(batch):
+                if not self.deliver(batch):
                     return  # stopping: the batch is read again from the checkpoint next time
                 self._delivered[shard_id] = batch[-1].sequence_number
                 self._checkpoints.save(self.pipe_id, self.settings.source, self._delivered)
@@ -403,38 +411,36 @@ class PipePoller:
 
     def _seconds_to_wait(self) -> float:
         """Until the next poll, or sooner if a batching window ends first."""
+        now = time.monotonic()
         window_ends = [buffer.gathering_since + self.settings.batching_window_seconds
                        for buffer in self._shards.values() if buffer.entries]
-        return max(0.0, min([POLL_INTERVAL_SECONDS + time.monotonic(), *window_ends]) - time.monotonic())
+        return max(0.0, min([now + POLL_INTERVAL_SECONDS, *window_ends]) - now)
 
-    def _put_records(self, batch: list[Entry]) -> bool:
+    def deliver(self, batch: list[Entry]) -> bool:
         """Deliver the batch with PutRecords, retrying only failed entries until all succeed; False if stopped."""
         for chunk in _put_records_chunks(batch):
             pending, attempt = chunk, 0
             while pending:
                 if self._stopping.is_set():
                     return False
-                pending = self._put_records_once(pending)
+                pending, problem = self._put_records_once(pending)
                 if pending:
+                    if attempt == 0:  # retries go on until they succeed (MaximumRetryAttempts -1): say so once
+                        log.warning("pipe %s: %s; retrying until delivered", self.pipe_id.name, problem)
                     attempt += 1
                     self._stopping.wait(min(MAX_RETRY_DELAY_SECONDS, 0.05 * 2 ** attempt))
         return True
 
-    def _put_records_once(self, entries: list[Entry]) -> list[Entry]:
-        """One PutRecords call; returns the entries to send again, in their original order."""
+    def _put_records_once(self, entries: list[Entry]) -> tuple[list[Entry], str]:
+        """One PutRecords call: the entries to send again (in their original order), and why."""
         try:
             response = self._kinesis.put_records(
                 StreamARN=self.settings.target,
                 Records=[{"Data": entry.data, "PartitionKey": entry.partition_key} for entry in entries])
         except (ClientError, BotoCoreError) as error:
-            log.warning("pipe %s: PutRecords to %s failed (%s); retrying", self.pipe_id.name,
-                        self.settings.target, error)
-            return entries
+            return entries, f"PutRecords to {self.settings.target} failed ({error})"
         failed = [entry for entry, result in zip(entries, response["Records"]) if "ErrorCode" in result]
-        if failed:
-            log.warning("pipe %s: %d of %d records failed in PutRecords; retrying them", self.pipe_id.name,
-                        len(failed), len(entries))
-        return failed
+        return failed, f"{len(failed)} of {len(entries)} records failed in PutRecords"
 
 
 def _put_records_chunks(batch: list[Entry]) -> list[list[Entry]]:
@@ -514,11 +520,12 @@ class PipesEngine:
                 f"Source {source} is not a DynamoDB stream ARN. localcloud's Pipes move records from a DynamoDB "
                 "stream (the table's LatestStreamArn) to a Kinesis stream.")
         check_dynamodb_parameters(params.get("SourceParameters"), creating=True)
-        self._check_target(target, params.get("TargetParameters"))
+        check_kinesis_parameters(params.get("TargetParameters"))
         if not self._streams.exists(source):
             raise NotFoundException(
                 f"Source {source} does not exist. Create the table with StreamSpecification "
                 "{StreamEnabled: true, StreamViewType: ...} and use the LatestStreamArn that describe_table returns.")
+        self._check_target(target)
         self._check_role(role_arn)
         return self._forward_and_converge(request)
 
@@ -530,8 +537,8 @@ class PipesEngine:
         params = request.params
         role_arn = _require(params, "RoleArn", "the ARN of an IAM role that pipes.amazonaws.com may assume.")
         check_dynamodb_parameters(params.get("SourceParameters"), creating=False)
-        self._check_target(params.get("Target") or existing.target,
-                           params.get("TargetParameters") or existing.target_parameters)
+        check_kinesis_parameters(params.get("TargetParameters") or existing.target_parameters)
+        self._check_target(params.get("Target") or existing.target)
         self._check_role(role_arn)
         response = request.forward()
         if response.status != 200:
@@ -583,13 +590,12 @@ class PipesEngine:
 
     # ------------------------------------------------------------ checks against other services
 
-    def _check_target(self, target: str, target_parameters: dict[str, Any] | None) -> None:
+    def _check_target(self, target: str) -> None:
         match = KINESIS_STREAM_ARN.match(target)
         if match is None:
             raise ValidationException(
                 f"Target {target} is not a Kinesis stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>). "
                 "localcloud's Pipes deliver to Kinesis streams only.")
-        check_kinesis_parameters(target_parameters)
         try:
             self._client("kinesis", match["region"]).describe_stream_summary(StreamName=match["name"])
         except ClientError as error:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+import boto3
 import pytest
 
 
-@pytest.fixture
-def glue(session):
-    return session.client("glue")
+@pytest.fixture(scope="module")
+def glue(cloud):
+    """One client for the module: creating a Glue client costs ~0.2 s, too much to pay per test."""
+    environment = cloud.client_environment()
+    return boto3.client("glue", endpoint_url=cloud.endpoint_url, region_name=environment["AWS_REGION"],
+                        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"])
 
 
 def unique(prefix: str) -> str:

@@ -11,19 +11,34 @@ import json
 import time
 import uuid
 
+import boto3
 import pytest
 
 ROLE = "arn:aws:iam::123456789012:role/crawler-role"
 
 
-@pytest.fixture
-def glue(session):
-    return session.client("glue")
+@pytest.fixture(scope="module")
+def boto_session(cloud):
+    """One session for the module: creating the Glue client costs ~0.2 s, too much to pay per test."""
+    environment = cloud.client_environment()
+    return boto3.Session(aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+                         aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+                         region_name=environment["AWS_REGION"])
 
 
-@pytest.fixture
-def s3(session):
-    return session.client("s3")
+@pytest.fixture(scope="module")
+def glue(boto_session, cloud):
+    return boto_session.client("glue", endpoint_url=cloud.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def s3(boto_session, cloud):
+    return boto_session.client("s3", endpoint_url=cloud.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def logs(boto_session, cloud):
+    return boto_session.client("logs", endpoint_url=cloud.endpoint_url)
 
 
 @pytest.fixture
@@ -208,15 +223,19 @@ def test_nested_json_path_selects_the_records(glue, s3, bucket, database):
     assert columns(glue.get_table(DatabaseName=database, Name="export")["Table"]) == {"id": "int", "city": "string"}
 
 
-def test_classifier_that_matches_nothing_falls_back_to_the_built_in_json_one(glue, s3, bucket, database):
+@pytest.mark.parametrize("json_path", ["$[*]", "$.records[*]"])
+def test_classifier_that_selects_no_objects_falls_back_to_the_built_in_json_one(glue, s3, bucket, database,
+                                                                                 json_path):
     classifier = unique("nomatch")
-    glue.create_classifier(JsonClassifier={"Name": classifier, "JsonPath": "$.records[*]"})
-    put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([{"id": 1}, {"id": 2}]))
+    glue.create_classifier(JsonClassifier={"Name": classifier, "JsonPath": json_path})
+    lines = [{"customer": {"id": 1}, "id": 1}, {"customer": {"id": 2}, "id": 2}]
+    put_firehose_object(s3, bucket, "2026/11/22/07", json_lines(lines))
     crawler = create_crawler(glue, database, f"s3://{bucket}/orders/", Classifiers=[classifier])
     run_crawler(glue, crawler)
 
     table = glue.get_table(DatabaseName=database, Name="orders")["Table"]
-    assert (columns(table), table["Parameters"]["recordCount"]) == ({"id": "int"}, "2")
+    assert columns(table) == {"customer": "struct<id:int>", "id": "int"}
+    assert table["Parameters"]["recordCount"] == "2"
 
 
 def test_types_widen_across_files(glue, s3, bucket, database):
@@ -320,6 +339,24 @@ def test_start_while_running_is_crawler_running(glue, bucket, database):
         glue.start_crawler(Name=crawler)
 
 
+def test_get_crawlers_and_batch_get_crawlers_show_the_running_state(glue, bucket, database):
+    crawler = create_crawler(glue, database, f"s3://{bucket}/orders/")
+    glue.start_crawler(Name=crawler)
+
+    listed = {entry["Name"]: entry["State"] for entry in glue.get_crawlers()["Crawlers"]}
+    [batch] = glue.batch_get_crawlers(CrawlerNames=[crawler])["Crawlers"]
+
+    assert (listed[crawler], batch["State"]) == ("RUNNING", "RUNNING")
+
+
+def test_delete_while_running_is_crawler_running(glue, bucket, database):
+    crawler = create_crawler(glue, database, f"s3://{bucket}/orders/")
+    glue.start_crawler(Name=crawler)
+
+    with pytest.raises(glue.exceptions.CrawlerRunningException):
+        glue.delete_crawler(Name=crawler)
+
+
 def test_stop_cancels_a_running_crawl_before_it_writes(glue, s3, bucket, database):
     put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([ORDER]))
     crawler = create_crawler(glue, database, f"s3://{bucket}/orders/")
@@ -362,12 +399,12 @@ def test_crawler_metrics_report_the_last_run(glue, s3, bucket, database):
     assert (metrics["TimeLeftSeconds"], metrics["StillEstimating"]) == (0, False)
 
 
-def test_crawl_log_is_written_to_cloudwatch_logs(glue, s3, session, bucket, database):
+def test_crawl_log_is_written_to_cloudwatch_logs(glue, s3, logs, bucket, database):
     put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([ORDER]))
     crawler = create_crawler(glue, database, f"s3://{bucket}/orders/")
     prefix = run_crawler(glue, crawler)["LastCrawl"]["MessagePrefix"]
 
-    events = session.client("logs").get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=crawler)
+    events = logs.get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=crawler)
     messages = [event["message"] for event in events["events"]]
     assert all(message.startswith(f"[{prefix}]") for message in messages)
     assert any(f"Created table orders in database {database}" in message for message in messages)

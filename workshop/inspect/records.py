@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import Binary, TypeDeserializer
 
 ORDER_KEY = "orderid"
 IMAGES = ("NewImage", "OldImage")
@@ -110,12 +110,23 @@ def kinesis_record_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "changed": None,
         "data": "",
     }
-    if is_stream_record(payload):
-        change = stream_record_row(payload)
-        row.update(event_name=change["event_name"], orderid=change["orderid"], changed=change["changed"])
-    else:
+    change = _decoded_change(payload)
+    if change is None:
         row["data"] = _preview(record["Data"])
+    else:
+        row.update(event_name=change["event_name"], orderid=change["orderid"], changed=change["changed"])
     return row
+
+
+def _decoded_change(payload: Any) -> dict[str, Any] | None:
+    """The stream-record row of a Kinesis payload, or None when it is not a well-formed stream record
+    (say, JSON a learner wrote by hand with plain values where DynamoDB JSON belongs)."""
+    if not is_stream_record(payload):
+        return None
+    try:
+        return stream_record_row(payload)
+    except (TypeError, AttributeError):  # TypeDeserializer's answer to values that are not DynamoDB JSON
+        return None
 
 
 def decode_data(data: bytes) -> Any:
@@ -157,7 +168,7 @@ def kinesis_record_detail(record: Mapping[str, Any]) -> tuple[dict[str, Any], di
         "PartitionKey": record["PartitionKey"],
         "Data": payload if payload is not None else _preview(record["Data"]),
     }
-    plain = {**typed, "Data": plain_stream_record(payload)} if is_stream_record(payload) else typed
+    plain = {**typed, "Data": plain_stream_record(payload)} if _decoded_change(payload) is not None else typed
     return typed, plain
 
 
@@ -171,6 +182,8 @@ def _json_default(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, Binary):  # what TypeDeserializer makes of a {"B": ...} attribute
+        value = value.value
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, (set, frozenset)):  # DynamoDB string/number sets

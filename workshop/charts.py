@@ -1,0 +1,37 @@
+"""The course's matplotlib charts, one function per chart, styled alike.
+
+When WORKSHOP_CHARTS_DIR is set (`make run` sets it to build/charts), every chart is also saved
+there as a PNG named after the function, so a headless run leaves pictures to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+EVENT_COLOURS = {"INSERT": "#2a9d8f", "MODIFY": "#e9c46a", "REMOVE": "#e76f51"}
+
+
+def _finish(figure: Figure, name: str) -> Figure:
+    figure.tight_layout()
+    charts_dir = os.environ.get("WORKSHOP_CHARTS_DIR")
+    if charts_dir:
+        Path(charts_dir).mkdir(parents=True, exist_ok=True)
+        figure.savefig(Path(charts_dir) / f"{name}.png", dpi=110)
+    return figure
+
+
+def event_mix(event_names: pd.Series) -> Figure:
+    """Bar chart of how many INSERT, MODIFY and REMOVE changes there are."""
+    counts = event_names.value_counts().reindex(list(EVENT_COLOURS), fill_value=0)
+    figure, axes = plt.subplots(figsize=(5, 3))
+    bars = axes.bar(counts.index, counts.values, color=[EVENT_COLOURS[e] for e in counts.index])
+    axes.bar_label(bars)
+    axes.set_title("CDC event mix")
+    axes.set_ylabel("changes")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _finish(figure, "event_mix")

@@ -1,0 +1,58 @@
+"""Exercise checks: each says whether the learner's answer is right, and if not, what to look at.
+
+Checks read the state back from AWS (or localcloud) rather than trusting notebook variables. They
+print a verdict instead of raising, so a learner can read it and try again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable
+
+from workshop.session import Connection
+
+PASS, FAIL = "✓", "✗"
+
+
+def _verdict(ok: bool, success: str, hint: str) -> None:
+    print(f"{PASS} {success}" if ok else f"{FAIL} Not yet: {hint}")
+
+
+def listed_tables(conn: Connection, table_names: Any) -> None:
+    """Notebook 00: table_names must be what ListTables returns for this region."""
+    expected = conn.client("dynamodb").list_tables()["TableNames"]
+    return _verdict(isinstance(table_names, list) and sorted(table_names) == sorted(expected),
+                    f"you listed the {len(expected)} table(s) in {conn.config.region}.",
+                    "call conn.client('dynamodb').list_tables() and keep its 'TableNames' list.")
+
+
+def table_with_stream(conn: Connection) -> None:
+    """Notebook 01: the orders table exists, is keyed on orderid and streams new and old images."""
+    ddb = conn.client("dynamodb")
+    try:
+        table = ddb.describe_table(TableName=conn.config.table_name)["Table"]
+    except ddb.exceptions.ResourceNotFoundException:
+        return _verdict(False, "", f"there is no table named {conn.config.table_name}; run your create_table cell.")
+    key = [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
+    stream = table.get("StreamSpecification", {})
+    if key != [("orderid", "HASH")]:
+        return _verdict(False, "", f"the key schema is {key}; it must be orderid as the HASH (partition) key. "
+                                   "Delete the table and create it again.")
+    if stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+        return _verdict(False, "", "the stream must be enabled with StreamViewType NEW_AND_OLD_IMAGES, so that "
+                                   "MODIFY records carry the item before and after the change.")
+    return _verdict(True, f"{conn.config.table_name} is keyed on orderid and streams NEW_AND_OLD_IMAGES.", "")
+
+
+def image_decoder(decode_image: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Notebook 02: decode_image turns a DynamoDB JSON image into plain Python values."""
+    image = {"orderid": {"S": "3714"}, "product_name": {"S": "Charger"}, "quantity": {"N": "5"},
+             "price": {"N": "190.07"}}
+    expected = {"orderid": "3714", "product_name": "Charger", "quantity": Decimal(5), "price": Decimal("190.07")}
+    try:
+        decoded = decode_image(image)
+    except NotImplementedError:
+        return _verdict(False, "", "write decode_image first.")
+    return _verdict(decoded == expected, "decode_image turns DynamoDB JSON into plain values, prices exact.",
+                    f"decode_image gave {decoded!r}; expected {expected!r}. Use TypeDeserializer().deserialize "
+                    "on each attribute value.")
