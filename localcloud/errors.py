@@ -81,3 +81,8 @@ class NotFoundException(AwsError):
 
     code = "NotFoundException"
     status = 404
+
+
+class ConflictException(AwsError):
+    code = "ConflictException"
+    status = 409

@@ -3,9 +3,10 @@
 moto stores delivery streams but moves no data (a Kinesis-sourced stream never reads; DirectPut writes one
 object per call). This engine does what Firehose does, for S3 and ExtendedS3 destinations:
 
-    source ──► pending records ──► [Lambda processor] ──► output buffer ──► S3 objects (data + error prefix)
-    (Kinesis shards or PutRecord/PutRecordBatch)   batches by BufferSizeInMBs / BufferIntervalInSeconds
-                                                   objects by BufferingHints SizeInMBs / IntervalInSeconds
+    source ─► pending records ─► [Lambda processor] ─► output buffer ─► S3 objects (data, error prefix)
+    source: Kinesis shards, or PutRecord/PutRecordBatch (DirectPut)
+    Lambda batches: the processor's BufferSizeInMBs / BufferIntervalInSeconds
+    S3 objects: BufferingHints SizeInMBs / IntervalInSeconds
 
 Choices worth knowing (see also localcloud/firehose_prefix.py for the S3 key rules):
 - Each delivery stream has one worker thread. A Kinesis source is read from every shard (new shards too),
@@ -79,7 +80,7 @@ KINESIS_SOURCE = "KinesisStreamAsSource"
 DEFAULT_SIZE_MB, DEFAULT_INTERVAL_S = 5, 300
 DEFAULT_LAMBDA_SIZE_MB, DEFAULT_LAMBDA_INTERVAL_S, DEFAULT_RETRIES = 1.0, 60, 3
 LAMBDA_PAYLOAD_LIMIT = 6 * MIB
-LAMBDA_EVENT_OVERHEAD, LAMBDA_RECORD_OVERHEAD = 1024, 320  # JSON around the base64 data, estimated
+LAMBDA_EVENT_OVERHEAD, LAMBDA_RECORD_OVERHEAD = 1024, 256  # JSON around the data and partition key, at most
 LAMBDA_READ_TIMEOUT_S = 310  # Firehose supports functions that run up to 5 minutes
 KINESIS_READ_LIMIT = 10_000  # records per GetRecords
 MAX_RECORD_BYTES, MAX_BATCH_RECORDS, MAX_BATCH_BYTES = 1_024_000, 500, 4 * MIB
@@ -956,7 +957,8 @@ class DeliveryPipeline:
             batch: list[SourceRecord] = []
             size, payload = 0, LAMBDA_EVENT_OVERHEAD
             for record in self._pending:
-                record_payload = 4 * ((len(record.data) + 2) // 3) + LAMBDA_RECORD_OVERHEAD
+                record_payload = (4 * ((len(record.data) + 2) // 3) + LAMBDA_RECORD_OVERHEAD
+                                  + (len(json.dumps(record.partition_key)) if record.partition_key else 0))
                 if batch and (size + len(record.data) > processor.buffer_bytes
                               or payload + record_payload > LAMBDA_PAYLOAD_LIMIT):
                     break
@@ -1080,8 +1082,8 @@ class FirehoseEngine:
         config = description and DeliveryConfig.from_description(key[0], key[1], description)
         if config:
             pipeline = DeliveryPipeline(key, config, self.store, self.clients)
-            self._pipelines[key] = pipeline
             pipeline.start()
+            self._pipelines[key] = pipeline
 
     # -- control plane --
     def create_delivery_stream(self, request: AwsRequest) -> RawResponse:
@@ -1245,7 +1247,8 @@ def _describe_defaults(description: dict[str, Any]) -> None:
 
 def _lambda_parameter_defaults(extended: dict[str, Any]) -> None:
     defaults = {"NumberOfRetries": str(DEFAULT_RETRIES), "RoleArn": extended.get("RoleARN", ""),
-                "BufferSizeInMBs": f"{DEFAULT_LAMBDA_SIZE_MB:g}", "BufferIntervalInSeconds": str(DEFAULT_LAMBDA_INTERVAL_S)}
+                "BufferSizeInMBs": f"{DEFAULT_LAMBDA_SIZE_MB:g}",
+                "BufferIntervalInSeconds": str(DEFAULT_LAMBDA_INTERVAL_S)}
     for processor in (extended.get("ProcessingConfiguration") or {}).get("Processors") or []:
         if processor.get("Type") != "Lambda":
             continue

@@ -39,7 +39,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from localcloud.errors import NotFoundException, ValidationException
+from localcloud.errors import ConflictException, NotFoundException, ValidationException
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams, StreamNotFound
 from localcloud.moto_state.pipes import MotoPipes, PipeConfig, PipeId
 from localcloud.router import AwsRequest, RawResponse, Router
@@ -512,6 +512,9 @@ class PipesEngine:
 
     def _create_pipe(self, request: AwsRequest) -> RawResponse:
         params = request.params
+        if self._pipes.get(self._pipe_id(request)) is not None:
+            raise ConflictException(f"Pipe {self._pipe_id(request).name} already exists. Use UpdatePipe to change "
+                                    "it, or DeletePipe first to create it again.")
         source = _require(params, "Source", "the ARN of a DynamoDB stream (the table's LatestStreamArn).")
         target = _require(params, "Target", "the ARN of a Kinesis stream.")
         role_arn = _require(params, "RoleArn", "the ARN of an IAM role that pipes.amazonaws.com may assume.")

@@ -25,13 +25,13 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from localcloud.athena import results
-from localcloud.athena.engine import QueryEngine, QueryError, QueryOutcome
+from localcloud.athena.engine import QueryEngine, QueryError
 from localcloud.errors import InvalidRequestException, ResourceNotFoundException
 from localcloud.moto_state.athena import ENGINE_VERSION, AthenaWorkGroups
 from localcloud.moto_state.glue import GlueCatalog
@@ -50,19 +50,6 @@ CANCELLED_BY_USER = "Query cancelled by user"
 INTERRUPT_RETRY_SECONDS = 0.05
 WORKGROUP_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,128}$")
 S3_LOCATION = re.compile(r"^s3://[^/]+(/.*)?$")
-
-
-class SqlEngine(Protocol):
-    """What the service needs from localcloud.athena.engine.QueryEngine."""
-
-    def execute(self, sql: str, *, database: str | None, query_id: str,
-                output_location: str | None) -> QueryOutcome: ...
-
-    def cancel(self, query_id: str) -> None: ...
-
-
-# (account_id, region) -> the engine that runs that account's queries against its catalog and buckets.
-EngineFactory = Callable[[str, str], SqlEngine]
 
 
 @dataclass
@@ -106,7 +93,7 @@ class Execution:
         """The QueryExecution structure of GetQueryExecution and BatchGetQueryExecution."""
         shown: dict[str, Any] = {
             "QueryExecutionId": self.query_id,
-            "Query": self.query,
+            "Query": self.query.strip().removesuffix(";").strip(),  # as Athena shows it
             "StatementType": self.statement_type,
             "ResultConfiguration": {**self.result_configuration, "OutputLocation": self.result_uri},
             "ResultReuseConfiguration": self.result_reuse,
@@ -156,10 +143,9 @@ class AthenaEngine:
 
     name = "athena"
 
-    def __init__(self, state_dir: Path, query_engine_factory: EngineFactory | None = None):
+    def __init__(self, state_dir: Path):
         self.state_dir = Path(state_dir) / self.name
-        self._engine_factory = query_engine_factory or self._real_engine
-        self._engines: dict[tuple[str, str], SqlEngine] = {}
+        self._engines: dict[tuple[str, str], QueryEngine] = {}  # one per (account, region)
         self._executions: dict[str, Execution] = {}
         self._tokens: dict[tuple[str, str, str], tuple[str, tuple[Any, ...]]] = {}
         self._workgroups_created: dict[tuple[str, str, str], float] = {}
@@ -215,16 +201,14 @@ class AthenaEngine:
             self._workgroups_created.clear()
         self._pages.clear()
 
-    def _real_engine(self, account_id: str, region: str) -> SqlEngine:
-        cache_dir = self.state_dir / "cache" / account_id / region
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        return QueryEngine(GlueCatalog(account_id, region), S3Objects(account_id), cache_dir)
-
-    def _engine(self, account_id: str, region: str) -> SqlEngine:
+    def _engine(self, account_id: str, region: str) -> QueryEngine:
+        """The SQL engine that reads this account's buckets through this region's Glue catalog."""
         with self._lock:
             key = (account_id, region)
             if key not in self._engines:
-                self._engines[key] = self._engine_factory(account_id, region)
+                cache_dir = self.state_dir / "cache" / account_id / region
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                self._engines[key] = QueryEngine(GlueCatalog(account_id, region), S3Objects(account_id), cache_dir)
             return self._engines[key]
 
     # ---- query executions ---------------------------------------------------------------------------

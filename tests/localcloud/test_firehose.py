@@ -85,6 +85,15 @@ def lambda_handler(event, context):
     return {'records': results}
 """
 
+# Each record becomes a line holding the id of the invocation that carried it.
+INVOCATION_ID_HANDLER = """
+import base64
+
+def lambda_handler(event, context):
+    line = base64.b64encode((event['invocationId'] + '\\n').encode()).decode()
+    return {'records': [{'recordId': r['recordId'], 'result': 'Ok', 'data': line} for r in event['records']]}
+"""
+
 RAISING_HANDLER = """
 def lambda_handler(event, context):
     raise RuntimeError('this transform always fails')
@@ -423,6 +432,25 @@ def test_lambda_invocation_errors_are_retried_then_the_batch_goes_to_the_error_p
     assert aws.objects(bucket, "raising/") == {} and aws.objects(bucket, "sleeping/") == {}
 
 
+def test_a_lambda_batch_over_the_6_mb_invocation_limit_is_split(aws):
+    bucket = aws.bucket()
+    stream_arn = aws.kinesis_stream(shards=4)
+    function_arn = aws.function(INVOCATION_ID_HANDLER)
+    aws.delivery_stream(aws.destination(bucket, size_mb=64, ProcessingConfiguration=lambda_processing(
+        function_arn, BufferSizeInMBs=3, BufferIntervalInSeconds=2)), source_arn=stream_arn)
+    # 2.97 MB of data fits the 3 MB buffer, but base64 and Kinesis metadata make the event over 6 MB.
+    count = 11_000
+    for start in range(0, count, 500):
+        aws.kinesis.put_records(StreamARN=stream_arn, Records=[{"Data": f"{index:0270d}".encode(),
+                                                                 "PartitionKey": str(index)}
+                                                                for index in range(start, start + 500)])
+
+    objects = aws.wait_for(bucket, done=lambda found: len(lines(found)) >= count, timeout=30)
+    invocations = lines(objects)
+    assert len(invocations) == count
+    assert len(set(invocations)) >= 2
+
+
 def test_dynamic_partitioning_writes_one_object_per_lambda_partition_key(aws):
     bucket = aws.bucket()
     function_arn = aws.function(PARTITIONING_HANDLER)
@@ -498,8 +526,9 @@ def test_engine_restart_in_the_middle_of_a_kinesis_stream_loses_nothing(aws, clo
 
     def produce() -> None:
         for start in range(0, 300, 30):
-            aws.kinesis.put_records(StreamARN=stream_arn, Records=[
-                {"Data": f"change-{index}\n".encode(), "PartitionKey": str(index)} for index in range(start, start + 30)])
+            aws.kinesis.put_records(StreamARN=stream_arn, Records=[{"Data": f"change-{index}\n".encode(),
+                                                                     "PartitionKey": str(index)}
+                                                                    for index in range(start, start + 30)])
             time.sleep(0.1)
 
     producer = threading.Thread(target=produce)

@@ -154,7 +154,8 @@ def test_prefixes_without_a_timestamp_get_the_utc_hour_path_appended(clients):
 
 def test_timestamp_expressions_use_java_patterns_quotes_and_one_instant(clients):
     found = keys_for(clients, {
-        "hive": {"Prefix": "hive/!{timestamp:'year='yyyy'/month='MM'/day='dd}/!{timestamp:HH}/", "ErrorOutputPrefix": ERRORS},
+        "hive": {"Prefix": "hive/!{timestamp:'year='yyyy'/month='MM'/day='dd}/!{timestamp:HH}/",
+                 "ErrorOutputPrefix": ERRORS},
         "instant": {"Prefix": "s/!{timestamp:ss.SSS}/!{timestamp:ss.SSS}/", "ErrorOutputPrefix": ERRORS},
         "text": {"Prefix": "t/!{timestamp:EEE-MMM-yy}/", "ErrorOutputPrefix": ERRORS},
     })

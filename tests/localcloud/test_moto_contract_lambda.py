@@ -22,9 +22,11 @@ from localcloud.moto_state.logs import LogEvents
 
 
 def package(body: str) -> bytes:
+    """A zip that depends only on body (a fixed timestamp), so two calls give the same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", f"def lambda_handler(event, context):\n    return {body!r}\n")
+        entry = zipfile.ZipInfo("handler.py", date_time=(2020, 1, 1, 0, 0, 0))
+        archive.writestr(entry, f"def lambda_handler(event, context):\n    return {body!r}\n")
     return buffer.getvalue()
 
 

@@ -153,7 +153,8 @@ def test_freshness_is_the_age_of_the_newest_delivered_change(conn, filled):
 def test_missing_resources_are_reported_per_stage_without_raising(conn):
     snapshot = PipelineMonitor(session=conn).snapshot()
     assert set(snapshot["problems"]) == {"table", "stream", "kinesis", "s3"}
-    assert snapshot["problems"]["kinesis"].startswith(f"Kinesis stream {conn.config.kinesis_stream_name} does not exist")
+    stream = conn.config.kinesis_stream_name
+    assert snapshot["problems"]["kinesis"].startswith(f"Kinesis stream {stream} does not exist")
     assert all("course.start('09')" in message for message in snapshot["problems"].values())
     assert snapshot["table_items"] is None and snapshot["s3_records"] is None
 

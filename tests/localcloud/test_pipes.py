@@ -9,6 +9,7 @@ poller with a stand-in Kinesis client; and the engine's stop time is measured on
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.request
@@ -435,3 +436,21 @@ def test_delivery_resends_only_failed_entries_in_order_in_calls_of_at_most_500(t
     assert [len(call) for call in kinesis.calls] == [500, 250, 500, 200]
     assert kinesis.calls[1] == [f"key-{n}" for n in range(1, 500, 2)]
     assert kinesis.calls[2][0] == "key-500" and kinesis.calls[3][-1] == "key-1199"
+
+
+def test_creating_a_pipe_that_exists_is_a_conflict(session):
+    """AWS answers ConflictException (409) rather than silently replacing the pipe."""
+    from workshop.config import Config
+    from workshop.session import Connection
+    from workshop.steps import dynamodb, kinesis, pipes as pipe_step
+
+    conn = Connection(config=Config(participant=f"conflict{uuid.uuid4().hex[:6]}"), session=session,
+                      endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    dynamodb.ensure_table(conn)
+    kinesis.ensure_stream(conn)
+    existing = pipe_step.ensure_pipe(conn)
+    client = session.client("pipes")
+    with pytest.raises(client.exceptions.ConflictException, match="already exists"):
+        client.create_pipe(Name=existing["Name"], RoleArn=existing["RoleArn"], Source=existing["Source"],
+                           Target=existing["Target"], SourceParameters=existing["SourceParameters"],
+                           TargetParameters=existing["TargetParameters"])

@@ -23,6 +23,9 @@ from workshop.steps import dynamodb as dynamodb_step
 from workshop.steps import kinesis as kinesis_step
 
 ORDERS = 12
+# Fixed order ids, so the split over the two shards is the same on every run: with these, each shard
+# gets 9-10 of the 19 changes and two MODIFYs (the `written` fixture checks that).
+FIRST_RUN, SECOND_RUN = "a1b2c3d4", "7d21e0c5"
 
 
 def cdc_event(event_name: str, orderid: str, sequence: int, old: dict | None, new: dict | None) -> dict:
@@ -79,8 +82,12 @@ def conn(session: boto3.Session) -> Connection:
 def written(conn: Connection) -> list[tuple[dict, dict]]:
     """The course's 2-shard stream holding the order changes: [(event, put_records entry)]."""
     kinesis_step.ensure_stream(conn)
-    events = order_changes(conn.config.participant)
-    return list(zip(events, put_changes(conn, events)))
+    events = order_changes(FIRST_RUN)
+    written = list(zip(events, put_changes(conn, events)))
+    for shard_id in ("shardId-000000000000", "shardId-000000000001"):
+        changes = [event["eventName"] for event, _ in in_shard(written, shard_id)]
+        assert len(changes) >= 6 and "MODIFY" in changes, f"test data no longer covers {shard_id} well"
+    return written
 
 
 def in_shard(written: list[tuple[dict, dict]], shard_id: str) -> list[tuple[dict, dict]]:
@@ -135,7 +142,7 @@ def test_at_timestamp_reads_only_records_written_after_the_time(conn, written):
     time.sleep(0.05)
     between = datetime.now(timezone.utc)
     time.sleep(0.05)
-    later = put_changes(conn, order_changes(conn.config.participant + "b"))
+    later = put_changes(conn, order_changes(SECOND_RUN))
     inspector = ShardInspector(session=conn)
     inspector.position.value = "AT_TIMESTAMP"
     inspector.timestamp.value = between
@@ -143,7 +150,8 @@ def test_at_timestamp_reads_only_records_written_after_the_time(conn, written):
 
     page = inspector.get_records()
     assert inspector.error is None
-    assert list(page["sequence_number"]) == [e["SequenceNumber"] for e in later if e["ShardId"] == inspector.shard.value]
+    expected = [entry["SequenceNumber"] for entry in later if entry["ShardId"] == inspector.shard.value]
+    assert expected and list(page["sequence_number"]) == expected
 
 
 def test_at_timestamp_without_a_time_shows_a_message_instead_of_raising(conn, written):
@@ -152,7 +160,8 @@ def test_at_timestamp_without_a_time_shows_a_message_instead_of_raising(conn, wr
     inspector.get_records_button.click()
     assert inspector.error.startswith("AT_TIMESTAMP needs a time")
     assert "AT_TIMESTAMP needs a time" in inspector.message.value
-    assert inspector.page.empty and list(inspector.page.columns)[:3] == ["sequence_number", "arrival_time", "partition_key"]
+    assert inspector.page.empty
+    assert list(inspector.page.columns)[:3] == ["sequence_number", "arrival_time", "partition_key"]
 
 
 def test_missing_sequence_number_shows_a_message(conn, written):
@@ -180,7 +189,7 @@ def test_missing_stream_shows_a_message_and_works_once_created(conn):
     assert inspector.get_records().empty
 
     kinesis_step.ensure_stream(conn)
-    put_changes(conn, order_changes(conn.config.participant))
+    put_changes(conn, order_changes(FIRST_RUN))
     assert len(inspector.get_records()) > 0 and inspector.error is None
 
 

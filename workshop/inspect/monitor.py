@@ -104,10 +104,13 @@ def _event_time(line: str) -> datetime | None:
     except ValueError:
         return None
     text = value.get("event_time") if isinstance(value, dict) else None
+    if not isinstance(text, str):
+        return None
     try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # the transform writes UTC
 
 
 class PipelineMonitor(widgets.VBox):

@@ -68,7 +68,8 @@ def _shown(value: object) -> str:
 
 def is_stream_record(value: object) -> bool:
     """Whether a value has the shape of a DynamoDB stream record (eventName and a dynamodb section)."""
-    return isinstance(value, dict) and isinstance(value.get("eventName"), str) and isinstance(value.get("dynamodb"), dict)
+    return (isinstance(value, dict) and isinstance(value.get("eventName"), str)
+            and isinstance(value.get("dynamodb"), dict))
 
 
 def plain_stream_record(record: Mapping[str, Any]) -> dict[str, Any]:
