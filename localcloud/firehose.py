@@ -55,7 +55,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import boto3
@@ -80,7 +80,7 @@ KINESIS_SOURCE = "KinesisStreamAsSource"
 DEFAULT_SIZE_MB, DEFAULT_INTERVAL_S = 5, 300
 DEFAULT_LAMBDA_SIZE_MB, DEFAULT_LAMBDA_INTERVAL_S, DEFAULT_RETRIES = 1.0, 60, 3
 LAMBDA_PAYLOAD_LIMIT = 6 * MIB
-LAMBDA_EVENT_OVERHEAD, LAMBDA_RECORD_OVERHEAD = 1024, 256  # JSON around the data and partition key, at most
+LAMBDA_EVENT_OVERHEAD = 1024  # the event's JSON around its records, at most
 LAMBDA_READ_TIMEOUT_S = 310  # Firehose supports functions that run up to 5 minutes
 KINESIS_READ_LIMIT = 10_000  # records per GetRecords
 MAX_RECORD_BYTES, MAX_BATCH_RECORDS, MAX_BATCH_BYTES = 1_024_000, 500, 4 * MIB
@@ -431,54 +431,63 @@ class InvocationFailed(Exception):
         self.code, self.message = code, message
 
 
+@dataclass(frozen=True)
+class BatchEntry:
+    """A record in a Lambda batch, with its recordId and its JSON in the event (encoded once, size known)."""
+
+    record: SourceRecord
+    record_id: str
+    event_json: str
+
+
+def batch_entry(record: SourceRecord, record_id: str, kinesis_source: bool) -> BatchEntry:
+    entry: dict[str, Any] = {"recordId": record_id, "approximateArrivalTimestamp": record.arrival_ms,
+                             "data": base64.b64encode(record.data).decode()}
+    if kinesis_source:
+        entry["kinesisRecordMetadata"] = {
+            "shardId": record.shard_id, "partitionKey": record.partition_key,
+            "approximateArrivalTimestamp": record.arrival_ms,
+            "sequenceNumber": str(record.sequence_number), "subsequenceNumber": 0}
+    return BatchEntry(record, record_id, json.dumps(entry, separators=(",", ":")))
+
+
 class LambdaTransform:
     """Invokes the transform Lambda for one batch and sorts its records into delivered, dropped and failed."""
 
     def __init__(self, config: DeliveryConfig, processor: LambdaProcessor, lambda_client: Any,
-                 stopping: threading.Event, record_ids: Iterator[int]):
+                 stopping: threading.Event):
         self.config = config
         self.processor = processor
         self.client = lambda_client
         self.stopping = stopping
-        self.record_ids = record_ids
 
-    def run(self, batch: list[SourceRecord]) -> list[Delivered | Failed]:
+    def run(self, batch: list[BatchEntry]) -> list[Delivered | Failed]:
         """One outcome per record that reaches an output (Dropped records reach none). Raises Interrupted."""
-        ids = [f"{next(self.record_ids):024d}" for _ in batch]
-        records = [self._event_record(record_id, record) for record_id, record in zip(ids, batch)]
+        records_json = ",".join(entry.event_json for entry in batch)
         attempts = self.processor.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                payload = self._invoke(records)
+                payload = self._invoke(records_json)
             except InvocationFailed as failure:
                 if attempt == attempts:
-                    return [self._failed(record, (failure.code, failure.message), attempt) for record in batch]
+                    return [self._failed(entry.record, (failure.code, failure.message), attempt) for entry in batch]
                 log.warning("Firehose %s: Lambda attempt %d/%d failed: %s", self.config.name, attempt, attempts,
                             failure.message)
                 if self.stopping.wait(min(1.0, 0.2 * attempt)):
                     raise Interrupted() from None
                 continue
-            return self._sort(batch, ids, payload, attempt)
+            return self._sort(batch, payload, attempt)
         raise AssertionError("unreachable: the last attempt returns")
 
-    def _event_record(self, record_id: str, record: SourceRecord) -> dict[str, Any]:
-        entry: dict[str, Any] = {"recordId": record_id, "approximateArrivalTimestamp": record.arrival_ms,
-                                 "data": base64.b64encode(record.data).decode()}
+    def _invoke(self, records_json: str) -> bytes:
+        envelope: dict[str, Any] = {"invocationId": str(uuid.uuid4()), "deliveryStreamArn": self.config.arn}
         if self.config.source_type == KINESIS_SOURCE:
-            entry["kinesisRecordMetadata"] = {
-                "shardId": record.shard_id, "partitionKey": record.partition_key,
-                "approximateArrivalTimestamp": record.arrival_ms,
-                "sequenceNumber": str(record.sequence_number), "subsequenceNumber": 0}
-        return entry
-
-    def _invoke(self, records: list[dict[str, Any]]) -> bytes:
-        event: dict[str, Any] = {"invocationId": str(uuid.uuid4()), "deliveryStreamArn": self.config.arn}
-        if self.config.source_type == KINESIS_SOURCE:
-            event["sourceKinesisStreamArn"] = self.config.source_stream_arn
-        event.update(region=self.config.region, records=records)
+            envelope["sourceKinesisStreamArn"] = self.config.source_stream_arn
+        envelope["region"] = self.config.region
+        event = json.dumps(envelope, separators=(",", ":"))[:-1] + ',"records":[' + records_json + "]}"
         try:
             response = self.client.invoke(FunctionName=self.processor.arn, InvocationType="RequestResponse",
-                                          Payload=json.dumps(event).encode())
+                                          Payload=event.encode())
             payload = response["Payload"].read()
         except ReadTimeoutError:
             raise InvocationFailed(*FIREHOSE_TIMEOUT) from None
@@ -498,19 +507,19 @@ class LambdaTransform:
             raise InvocationFailed(FUNCTION_ERROR[0], "The Lambda function returned a response over 6 MB.")
         return payload
 
-    def _sort(self, batch: list[SourceRecord], ids: list[str], payload: bytes,
-              attempt: int) -> list[Delivered | Failed]:
+    def _sort(self, batch: list[BatchEntry], payload: bytes, attempt: int) -> list[Delivered | Failed]:
         try:
             returned = _parse_response(payload)
         except ValueError as invalid:
             log.warning("Firehose %s: Lambda response rejected: %s", self.config.name, invalid)
-            return [self._failed(record, JSON_PROCESSING, attempt) for record in batch]
+            return [self._failed(entry.record, JSON_PROCESSING, attempt) for entry in batch]
         counts: dict[str, int] = {}
         for entry in returned:
             counts[entry["recordId"]] = counts.get(entry["recordId"], 0) + 1
         by_id = {entry["recordId"]: entry for entry in returned}
         outcomes: list[Delivered | Failed] = []
-        for record_id, record in zip(ids, batch):
+        for item in batch:
+            record, record_id = item.record, item.record_id
             entry = by_id.get(record_id)
             if entry is None:
                 outcomes.append(self._failed(record, MISSING_RECORD_ID, attempt))
@@ -933,14 +942,15 @@ class DeliveryPipeline:
 
     def _process_batch(self) -> None:
         processor = self.config.lambda_processor
-        batch = self._peek_batch(processor)
         if processor is None:
+            with self._lock:
+                batch = list(self._pending)
             outcomes: list[Delivered | Failed] = [Delivered(record.data, record) for record in batch]
         else:
-            transform = LambdaTransform(self.config, processor,
-                                        self.clients.client("lambda", processor.role_arn, _arn_region(processor.arn)),
-                                        self._stopping, self._record_ids)
-            outcomes = transform.run(batch)
+            entries = self._lambda_batch(processor)
+            batch = [entry.record for entry in entries]
+            lambda_client = self.clients.client("lambda", processor.role_arn, _arn_region(processor.arn))
+            outcomes = LambdaTransform(self.config, processor, lambda_client, self._stopping).run(entries)
         by_source = {id(outcome.source): outcome for outcome in outcomes}
         with self._lock:
             for _ in batch:
@@ -949,23 +959,21 @@ class DeliveryPipeline:
         for record in batch:
             self._output.add(record, by_source.get(id(record)))
 
-    def _peek_batch(self, processor: LambdaProcessor | None) -> list[SourceRecord]:
-        """The oldest pending records that fit one Lambda invocation (all of them without Lambda)."""
-        with self._lock:
-            if processor is None:
-                return list(self._pending)
-            batch: list[SourceRecord] = []
-            size, payload = 0, LAMBDA_EVENT_OVERHEAD
+    def _lambda_batch(self, processor: LambdaProcessor) -> list[BatchEntry]:
+        """The oldest pending records that fit one invocation: BufferSizeInMBs of data, a 6 MB event."""
+        kinesis_source = self.config.source_type == KINESIS_SOURCE
+        batch: list[BatchEntry] = []
+        size, payload = 0, LAMBDA_EVENT_OVERHEAD
+        with self._lock:  # PutRecord appends meanwhile would break the iteration
             for record in self._pending:
-                record_payload = (4 * ((len(record.data) + 2) // 3) + LAMBDA_RECORD_OVERHEAD
-                                  + (len(json.dumps(record.partition_key)) if record.partition_key else 0))
+                entry = batch_entry(record, f"{next(self._record_ids):024d}", kinesis_source)
                 if batch and (size + len(record.data) > processor.buffer_bytes
-                              or payload + record_payload > LAMBDA_PAYLOAD_LIMIT):
+                              or payload + len(entry.event_json) + 1 > LAMBDA_PAYLOAD_LIMIT):
                     break
-                batch.append(record)
+                batch.append(entry)
                 size += len(record.data)
-                payload += record_payload
-            return batch
+                payload += len(entry.event_json) + 1
+        return batch
 
     # -- writing S3 --
     def _write_delivery(self) -> bool:

@@ -35,3 +35,15 @@ def event_mix(event_names: pd.Series) -> Figure:
     axes.set_ylabel("changes")
     axes.spines[["top", "right"]].set_visible(False)
     return _finish(figure, "event_mix")
+
+
+def records_per_shard(counts: pd.Series) -> Figure:
+    """Bar chart of records per Kinesis shard: an uneven split shows a hot partition key."""
+    figure, axes = plt.subplots(figsize=(5, 3))
+    bars = axes.bar([shard.replace("shardId-", "") for shard in counts.index], counts.values, color="#457b9d")
+    axes.bar_label(bars)
+    axes.set_title("Records per shard")
+    axes.set_xlabel("shard")
+    axes.set_ylabel("records")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _finish(figure, "records_per_shard")

@@ -56,3 +56,20 @@ def image_decoder(decode_image: Callable[[dict[str, Any]], dict[str, Any]]) -> N
     return _verdict(decoded == expected, "decode_image turns DynamoDB JSON into plain values, prices exact.",
                     f"decode_image gave {decoded!r}; expected {expected!r}. Use TypeDeserializer().deserialize "
                     "on each attribute value.")
+
+
+def shard_finder(conn: Connection, shard_for: Callable[[str, list], str]) -> None:
+    """Notebook 03: shard_for(key, shards) names the shard Kinesis really writes that key to."""
+    from workshop.inspect.hashing import shard_for_key
+
+    shards = conn.client("kinesis").list_shards(StreamName=conn.config.kinesis_stream_name)["Shards"]
+    keys = ["3714", "order-1", "a05a0bed-000001", "zzz"]
+    try:
+        answers = {key: shard_for(key, shards) for key in keys}
+    except NotImplementedError:
+        return _verdict(False, "", "write shard_for first.")
+    expected = {key: shard_for_key(key, shards)["ShardId"] for key in keys}
+    wrong = {key: answer for key, answer in answers.items() if answer != expected[key]}
+    return _verdict(not wrong, f"shard_for agrees with Kinesis for {len(keys)} keys.",
+                    f"for {wrong} Kinesis uses {[expected[k] for k in wrong]}. Hash with hashlib.md5(key.encode()), "
+                    "read the digest as a big-endian integer, and find the shard whose HashKeyRange contains it.")

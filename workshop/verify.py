@@ -55,6 +55,26 @@ def wait_for_delivery(conn: Connection, expected_changes: int, *, timeout: float
                            f"and look for failed records under s3://{conn.bucket}/{ERROR_FOLDER}/.")
 
 
+def kinesis_records(conn: Connection, limit_per_shard: int = 100_000) -> pd.DataFrame:
+    """Every record in the Kinesis stream (TRIM_HORIZON to now), one row each: shard, key, decoded change."""
+    kinesis = conn.client("kinesis")
+    name = conn.config.kinesis_stream_name
+    rows = []
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        read = 0
+        while iterator and read < limit_per_shard:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            for record in page["Records"]:
+                change = json.loads(record["Data"])
+                rows.append({"shard": shard["ShardId"], "partition_key": record["PartitionKey"],
+                             "event_name": change.get("eventName"), "event_id": change.get("eventID")})
+            read += len(page["Records"])
+            iterator = page.get("NextShardIterator") if page["Records"] and page["MillisBehindLatest"] else None
+    return pd.DataFrame(rows, columns=["shard", "partition_key", "event_name", "event_id"])
+
+
 def table_items(conn: Connection) -> pd.DataFrame:
     """The orders table as it is now, from a full scan, with plain Python values."""
     deserialize = TypeDeserializer().deserialize
@@ -109,3 +129,20 @@ def compare_with_table(conn: Connection, projected: pd.DataFrame) -> ProjectionC
         unexpected=merged.loc[merged["_merge"] == "right_only", "orderid"].tolist(),
         different=differs["orderid"].tolist(),
     )
+
+
+def stream_record_count(conn: Connection) -> int:
+    """How many records the table's DynamoDB stream holds (every shard, from TRIM_HORIZON)."""
+    from workshop.steps.dynamodb import stream_arn
+
+    streams = conn.client("dynamodbstreams")
+    arn = stream_arn(conn)
+    total = 0
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            total += len(page["Records"])
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return total

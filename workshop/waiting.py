@@ -27,7 +27,7 @@ def wait_until(
     interval: float = 0.5,
     progress: bool = True,
 ) -> T:
-    """Call check() until it returns something truthy, and return that.
+    """Call check() until it returns something other than None or False, and return that.
 
     what:    shown on the progress bar, e.g. "pipe learner-orders-cdc RUNNING".
     timeout: seconds before giving up with WaitTimeout.
@@ -39,7 +39,7 @@ def wait_until(
     try:
         while True:
             result = check()
-            if result:
+            if result is not None and result is not False:
                 return result
             elapsed = time.monotonic() - started
             if elapsed >= timeout:

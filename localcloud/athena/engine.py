@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -89,6 +90,7 @@ class QueryEngine:
         self.statements = CatalogStatements(catalog, storage)
         self.scanner = TableScanner(catalog, storage, ObjectCache(storage, self.cache_dir / "objects"))
         self._database = duckdb.connect(":memory:")
+        weakref.finalize(self, self._database.close)
         self._running: dict[str, duckdb.DuckDBPyConnection] = {}
         self._lock = threading.Lock()
 
@@ -98,7 +100,7 @@ class QueryEngine:
             cursor = self._database.cursor()
             self._running[query_id] = cursor
         try:
-            cursor.execute("SET integer_division = true; SET TimeZone = 'UTC'")
+            cursor.execute(translate.DUCKDB_SETTINGS)
             return self._execute(request, cursor)
         except duckdb.Error as error:
             raise _athena_error(error, request, self.scanner.cache) from None

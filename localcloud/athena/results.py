@@ -36,8 +36,9 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
+from localcloud.athena.engine import ResultColumn
 from localcloud.errors import InvalidRequestException
 from localcloud.moto_state.s3 import S3Objects
 
@@ -62,15 +63,6 @@ ROWS_COLUMN = {
     "CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "rows", "Label": "rows",
     "Type": "bigint", "Precision": 19, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": False,
 }
-
-
-class EngineColumn(Protocol):
-    """A result column as the SQL engine describes it (localcloud.athena.engine.ResultColumn)."""
-
-    name: str
-    type: str
-    precision: int
-    scale: int
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def column_info(columns: Sequence[EngineColumn]) -> list[dict[str, Any]]:
+def column_info(columns: Sequence[ResultColumn]) -> list[dict[str, Any]]:
     """ColumnInfo as real Athena fills it: catalog "hive", empty schema and table, nullability unknown."""
     return [
         {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": column.name, "Label": column.name,
@@ -129,7 +121,7 @@ def update_count_of(statement_type: str, substatement_type: str | None, rows: li
 
 
 def write_results(storage: S3Objects, uri: str, *, query_id: str, statement_type: str,
-                  substatement_type: str | None, columns: Sequence[EngineColumn],
+                  substatement_type: str | None, columns: Sequence[ResultColumn],
                   rows: list[list[str | None]]) -> StoredResult:
     """Write the result object and its metadata file; returns what GetQueryResults will need."""
     form = form_of(substatement_type)

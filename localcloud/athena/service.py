@@ -192,6 +192,8 @@ class AthenaEngine:
             self._interrupt(execution)
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._engines.clear()  # closes their DuckDB databases; the next query opens a new one
 
     def reset(self) -> None:
         with self._lock:

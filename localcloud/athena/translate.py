@@ -26,6 +26,9 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+# The DuckDB session settings the generated SQL relies on: `/` on integers divides as Trino does (7/2 is 3,
+# -7/2 is -3), and times are shown in UTC, Athena's session time zone.
+DUCKDB_SETTINGS = "SET integer_division = true; SET TimeZone = 'UTC'"
 UNNAMED_PREFIX = "__localcloud_unnamed_"
 EXPLICIT = "localcloud_explicit"  # meta flag on hidden columns ("$path") the query names itself
 

@@ -85,12 +85,13 @@ def lambda_handler(event, context):
     return {'records': results}
 """
 
-# Each record becomes a line holding the id of the invocation that carried it.
-INVOCATION_ID_HANDLER = """
-import base64
+# Each record becomes a line naming the invocation that carried it and the size of that invocation's event.
+INVOCATION_SIZE_HANDLER = """
+import base64, json
 
 def lambda_handler(event, context):
-    line = base64.b64encode((event['invocationId'] + '\\n').encode()).decode()
+    text = event['invocationId'] + ' ' + str(len(json.dumps(event))) + '\\n'
+    line = base64.b64encode(text.encode()).decode()
     return {'records': [{'recordId': r['recordId'], 'result': 'Ok', 'data': line} for r in event['records']]}
 """
 
@@ -435,7 +436,7 @@ def test_lambda_invocation_errors_are_retried_then_the_batch_goes_to_the_error_p
 def test_a_lambda_batch_over_the_6_mb_invocation_limit_is_split(aws):
     bucket = aws.bucket()
     stream_arn = aws.kinesis_stream(shards=4)
-    function_arn = aws.function(INVOCATION_ID_HANDLER)
+    function_arn = aws.function(INVOCATION_SIZE_HANDLER)
     aws.delivery_stream(aws.destination(bucket, size_mb=64, ProcessingConfiguration=lambda_processing(
         function_arn, BufferSizeInMBs=3, BufferIntervalInSeconds=2)), source_arn=stream_arn)
     # 2.97 MB of data fits the 3 MB buffer, but base64 and Kinesis metadata make the event over 6 MB.
@@ -446,9 +447,11 @@ def test_a_lambda_batch_over_the_6_mb_invocation_limit_is_split(aws):
                                                                 for index in range(start, start + 500)])
 
     objects = aws.wait_for(bucket, done=lambda found: len(lines(found)) >= count, timeout=30)
-    invocations = lines(objects)
-    assert len(invocations) == count
-    assert len(set(invocations)) >= 2
+    assert len(lines(objects)) == count
+    event_sizes = dict(line.split() for line in lines(objects))
+    assert len(event_sizes) >= 2
+    assert all(int(size) <= 6 * 1024 * 1024 for size in event_sizes.values())
+    assert sum(int(size) for size in event_sizes.values()) > 6 * 1024 * 1024
 
 
 def test_dynamic_partitioning_writes_one_object_per_lambda_partition_key(aws):
