@@ -223,16 +223,23 @@ def _camel_path(*members: str) -> str:
     return ".".join(member[:1].lower() + member[1:] for member in members)
 
 
-def _check_number(value: object, path: str, low: float, high: float, kind: type = int) -> float:
+def _check_number(value: int, path: str, low: int, high: int) -> None:
+    """A number with a documented range in the API model (AWS's request validation checks it)."""
+    if value < low:
+        raise _constraint_error(value, path, f"Member must have value greater than or equal to {low}")
+    if value > high:
+        raise _constraint_error(value, path, f"Member must have value less than or equal to {high}")
+
+
+def _check_parameter(name: str, value: str, low: float, high: float, kind: type) -> None:
+    """A processor parameter: a string in the API, so Firehose itself checks what it holds."""
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentException(f"{path} must be a number between {low} and {high}, not {value!r}.") from None
-    if number < low:
-        raise _constraint_error(value, path, f"Member must have value greater than or equal to {low}")
-    if number > high:
-        raise _constraint_error(value, path, f"Member must have value less than or equal to {high}")
-    return number
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise InvalidArgumentException(f"The Lambda processor parameter {name} must be a number from {low} to "
+                                       f"{high}{'' if kind is float else ' (a whole number)'}, not {value!r}.")
 
 
 class DestinationValidator:
@@ -364,13 +371,12 @@ class DestinationValidator:
             raise InvalidArgumentException(
                 f"LambdaArn {lambda_arn!r} is not a valid Lambda function ARN. Use the FunctionArn that "
                 "lambda.get_function returns, e.g. arn:aws:lambda:us-east-1:123456789012:function:my-transform.")
-        path = "ProcessingConfiguration.Processors.Lambda.Parameters"
-        _check_number(params.get("NumberOfRetries", DEFAULT_RETRIES), f"{path}.NumberOfRetries", 0, 300)
-        _check_number(params.get("BufferSizeInMBs", DEFAULT_LAMBDA_SIZE_MB), f"{path}.BufferSizeInMBs", 0.2, 3, float)
-        _check_number(params.get("BufferIntervalInSeconds", DEFAULT_LAMBDA_INTERVAL_S),
-                      f"{path}.BufferIntervalInSeconds", 0, 900)
+        for name, low, high, kind in (("NumberOfRetries", 0, 300, int), ("BufferSizeInMBs", 0.2, 3, float),
+                                      ("BufferIntervalInSeconds", 0, 900, int)):
+            if name in params:
+                _check_parameter(name, params[name], low, high, kind)
         if "RoleArn" in params:
-            self.check_role(params["RoleArn"], f"{path}.RoleArn")
+            self.check_role(params["RoleArn"], "The Lambda processor's RoleArn")
 
 
 # ---- records ------------------------------------------------------------------------------------------

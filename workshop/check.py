@@ -73,3 +73,26 @@ def shard_finder(conn: Connection, shard_for: Callable[[str, list], str]) -> Non
     return _verdict(not wrong, f"shard_for agrees with Kinesis for {len(keys)} keys.",
                     f"for {wrong} Kinesis uses {[expected[k] for k in wrong]}. Hash with hashlib.md5(key.encode()), "
                     "read the digest as a big-endian integer, and find the shard whose HashKeyRange contains it.")
+
+
+def records_since(conn: Connection, recent: Any, since: Any) -> None:
+    """Notebook 04: recent holds every Kinesis record that arrived at or after `since`, from every shard."""
+    if recent is None:
+        return _verdict(False, "", "store the records you read in `recent`.")
+    kinesis = conn.client("kinesis")
+    name = conn.config.kinesis_stream_name
+    expected = set()
+    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            expected |= {r["SequenceNumber"] for r in page["Records"] if r["ApproximateArrivalTimestamp"] >= since}
+            iterator = page.get("NextShardIterator") if page["Records"] and page["MillisBehindLatest"] else None
+    got = {r["SequenceNumber"] for r in recent}
+    return _verdict(got == expected and len(expected) > 0,
+                    "you read every record that arrived since then, from every shard.",
+                    f"you have {len(got & expected)} of the {len(expected)} records that arrived since then"
+                    f"{' and some older ones' if got - expected else ''}. Read every shard with "
+                    "ShardIteratorType='AT_TIMESTAMP' and Timestamp=since, following NextShardIterator until a page "
+                    "is empty.")

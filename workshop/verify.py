@@ -146,3 +146,15 @@ def stream_record_count(conn: Connection) -> int:
             total += len(page["Records"])
             iterator = page.get("NextShardIterator") if page["Records"] else None
     return total
+
+
+def wait_for_kinesis(conn: Connection, *, timeout: float = 120) -> pd.DataFrame:
+    """Wait until every record of the table's stream is in Kinesis (the pipe has caught up); return them."""
+    expected = stream_record_count(conn)
+
+    def caught_up() -> pd.DataFrame | None:
+        records = kinesis_records(conn)
+        return records if records["event_id"].nunique() >= expected else None
+
+    return wait_until(caught_up, what=f"{expected} stream records in Kinesis", timeout=timeout,
+                      hint="Check that the pipe is RUNNING (notebook 03) and read its StateReason.")

@@ -193,7 +193,7 @@ class AthenaEngine:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
-            self._engines.clear()  # closes their DuckDB databases; the next query opens a new one
+            self._engines.clear()  # lets their DuckDB databases go; the next query opens a new one
 
     def reset(self) -> None:
         with self._lock:

@@ -90,7 +90,7 @@ INVOCATION_SIZE_HANDLER = """
 import base64, json
 
 def lambda_handler(event, context):
-    text = event['invocationId'] + ' ' + str(len(json.dumps(event))) + '\\n'
+    text = event['invocationId'] + ' ' + str(len(json.dumps(event, separators=(',', ':')))) + '\\n'
     line = base64.b64encode(text.encode()).decode()
     return {'records': [{'recordId': r['recordId'], 'result': 'Ok', 'data': line} for r in event['records']]}
 """
@@ -599,7 +599,7 @@ INVALID_DESTINATIONS = {
     "Lambda buffer above 3 MB": (
         {"ProcessingConfiguration": lambda_processing("arn:aws:lambda:us-east-1:123456789012:function:f",
                                                       BufferSizeInMBs=4)},
-        "ValidationException", "less than or equal to 3"),
+        "InvalidArgumentException", "BufferSizeInMBs must be a number from 0.2 to 3"),
 }
 
 
