@@ -96,3 +96,14 @@ def records_since(conn: Connection, recent: Any, since: Any) -> None:
                     f"{' and some older ones' if got - expected else ''}. Read every shard with "
                     "ShardIteratorType='AT_TIMESTAMP' and Timestamp=since, following NextShardIterator until a page "
                     "is empty.")
+
+
+def rejected_record(bad_result: Any, original_data: str) -> None:
+    """Notebook 05: the handler's result for a non-JSON record is ProcessingFailed, with its data unchanged."""
+    if not isinstance(bad_result, dict):
+        return _verdict(False, "", "store the handler's result entry for the bad record (a dict) in bad_result.")
+    ok = bad_result.get("result") == "ProcessingFailed" and bad_result.get("data") == original_data
+    return _verdict(ok, "the bad record comes back ProcessingFailed with its original data, so Firehose can write "
+                        "it under the error prefix.",
+                    f"got result={bad_result.get('result')!r}; pick the entry whose recordId is the bad record's, "
+                    "from the 'records' list the handler returns.")
