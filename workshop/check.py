@@ -107,3 +107,34 @@ def rejected_record(bad_result: Any, original_data: str) -> None:
                         "it under the error prefix.",
                     f"got result={bad_result.get('result')!r}; pick the entry whose recordId is the bad record's, "
                     "from the 'records' list the handler returns.")
+
+
+def firehose_prefixes(prefix: Any, error_prefix: Any) -> None:
+    """Notebook 06: a data prefix with hour folders under orders/, and an error prefix by failure type."""
+    problems = []
+    if not isinstance(prefix, str) or not prefix.startswith("orders/"):
+        problems.append("prefix must start with 'orders/' (the crawler names the table after that folder)")
+    elif "!{timestamp:" not in prefix:
+        problems.append("prefix needs a !{timestamp:...} expression such as !{timestamp:yyyy/MM/dd/HH}/")
+    if not isinstance(error_prefix, str) or "!{firehose:error-output-type}" not in error_prefix:
+        problems.append("error_prefix must contain !{firehose:error-output-type}: AWS requires it when the prefix "
+                        "uses expressions")
+    elif error_prefix.startswith("orders/"):
+        problems.append("error_prefix must not be inside orders/, or the crawler would read failed records as data")
+    return _verdict(not problems, "both prefixes follow Firehose's rules and keep errors out of the data folder.",
+                    "; ".join(problems))
+
+
+def json_classifier(conn: Connection) -> None:
+    """Notebook 07: the participant's JSON classifier exists and reads each line's object as one row."""
+    glue = conn.client("glue")
+    try:
+        classifier = glue.get_classifier(Name=conn.config.classifier_name)["Classifier"].get("JsonClassifier", {})
+    except glue.exceptions.EntityNotFoundException:
+        return _verdict(False, "", f"there is no classifier named {conn.config.classifier_name}; run your "
+                                   "create_classifier cell.")
+    path = classifier.get("JsonPath")
+    return _verdict(path == "$", "the classifier reads each line's JSON object as one row.",
+                    f"its JsonPath is {path!r}. Firehose writes one JSON object per line, so the whole object ($) "
+                    "is the row; $[*] is for files that hold one big array. Delete the classifier and create it "
+                    "again with JsonPath '$'.")

@@ -25,6 +25,8 @@ PARTICIPANT_MAX_LENGTH = 20
 
 # Where Firehose writes, relative to the bucket. The crawler names its table after the data folder.
 DATA_FOLDER = "orders"
+# The same changes again, in Hive-style year=/month=/day=/hour= folders (notebook 07).
+HIVE_DATA_FOLDER = "orders_by_hour"
 ERROR_FOLDER = "errors"
 ATHENA_RESULTS_FOLDER = "athena-results"
 LAMBDA_SOURCE_DIR = "firehose_transform"
@@ -113,6 +115,11 @@ class Config:
     def firehose_name(self) -> str:
         return f"{self.participant}-orders-to-s3"
 
+    @property
+    def hive_firehose_name(self) -> str:
+        """The second delivery stream, which partitions by the Lambda's partitionKeys (notebook 07)."""
+        return f"{self.participant}-orders-by-hour-to-s3"
+
     def bucket_name(self, account_id: str) -> str:
         """S3 names are global, so the bucket carries the account and region as well as the participant."""
         return f"{self.participant}-sales-cdc-{account_id}-{self.region}"
@@ -156,12 +163,21 @@ class Config:
         return f"{DATA_FOLDER}/!{{timestamp:yyyy/MM/dd/HH}}/"
 
     @property
+    def hive_firehose_prefix(self) -> str:
+        """Hive-style folders from the transform's metadata.partitionKeys: year=2026/month=11/day=22/hour=07/."""
+        keys = "/".join(f"{k}=!{{partitionKeyFromLambda:{k}}}" for k in ("year", "month", "day", "hour"))
+        return f"{HIVE_DATA_FOLDER}/{keys}/"
+
+    @property
     def firehose_error_prefix(self) -> str:
         """Failed records land apart from good ones, in a folder named after the failure type."""
         return f"{ERROR_FOLDER}/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd/HH}}/"
 
     def data_location(self, account_id: str) -> str:
         return f"s3://{self.bucket_name(account_id)}/{DATA_FOLDER}/"
+
+    def hive_data_location(self, account_id: str) -> str:
+        return f"s3://{self.bucket_name(account_id)}/{HIVE_DATA_FOLDER}/"
 
     def athena_output_location(self, account_id: str) -> str:
         return f"s3://{self.bucket_name(account_id)}/{ATHENA_RESULTS_FOLDER}/"
@@ -189,6 +205,9 @@ class Config:
 
     def firehose_arn(self, account_id: str) -> str:
         return self.arn("firehose", account_id, f"deliverystream/{self.firehose_name}")
+
+    def hive_firehose_arn(self, account_id: str) -> str:
+        return self.arn("firehose", account_id, f"deliverystream/{self.hive_firehose_name}")
 
     def bucket_arn(self, account_id: str) -> str:
         return f"arn:aws:s3:::{self.bucket_name(account_id)}"

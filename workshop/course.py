@@ -19,7 +19,9 @@ CATCH_UP: list[tuple[str, str, Callable[[Connection], object]]] = [
     ("05", "transform Lambda", lambda_function.ensure_function),
     ("06", "S3 bucket", s3.ensure_bucket),
     ("06", "Firehose delivery stream", firehose.ensure_delivery_stream),
+    ("07", "Hive-partitioned delivery stream", firehose.ensure_hive_delivery_stream),
     ("07", "Glue database, classifier and crawler", glue.ensure_crawler),
+    ("07", "crawled tables", glue.ensure_tables),
     ("08", "Athena workgroup", athena.ensure_workgroup),
 ]
 NOTEBOOKS = [f"{n:02d}" for n in range(11)]

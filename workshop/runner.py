@@ -27,11 +27,13 @@ TEARDOWN_NOTEBOOK = "10"
 CHECK_CHANGES = 1000
 NOTEBOOK_TIMEOUT_SECONDS = 600
 
-# The latest change per order wins; orders whose latest change is a delete are gone.
+# The latest change per order wins; orders whose latest change is a delete are gone. Sequence
+# numbers are strings of varying length, so the longer one is the later one.
 CURRENT_STATE_SQL = """
 SELECT orderid, product_name, quantity, price
 FROM (
-    SELECT *, row_number() OVER (PARTITION BY orderid ORDER BY sequence_number DESC) AS newest_first
+    SELECT *, row_number() OVER (
+        PARTITION BY orderid ORDER BY length(sequence_number) DESC, sequence_number DESC) AS newest_first
     FROM {table}
 )
 WHERE newest_first = 1 AND NOT is_deleted

@@ -105,6 +105,13 @@ def participant_resources(conn: Connection) -> list[Resource]:
             iam.delete_role(RoleName=c.role_name(purpose))
         return delete
 
+    def delivery_stream(name: str) -> Resource:
+        firehose = client("firehose")
+        return Resource("Firehose delivery stream", name,
+                        lambda: _quietly(lambda: bool(firehose.describe_delivery_stream(DeliveryStreamName=name)), False),
+                        lambda: _tag_dict(firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"]),
+                        lambda: firehose.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=True))
+
     def stop_and_delete_crawler() -> None:
         glue = client("glue")
         if glue.get_crawler(Name=c.crawler_name)["Crawler"]["State"] == "RUNNING":
@@ -118,13 +125,8 @@ def participant_resources(conn: Connection) -> list[Resource]:
                  lambda: _quietly(lambda: bool(client("pipes").describe_pipe(Name=c.pipe_name)), False),
                  lambda: client("pipes").describe_pipe(Name=c.pipe_name).get("Tags", {}),
                  lambda: client("pipes").delete_pipe(Name=c.pipe_name)),
-        Resource("Firehose delivery stream", c.firehose_name,
-                 lambda: _quietly(lambda: bool(client("firehose").describe_delivery_stream(
-                     DeliveryStreamName=c.firehose_name)), False),
-                 lambda: _tag_dict(client("firehose").list_tags_for_delivery_stream(
-                     DeliveryStreamName=c.firehose_name)["Tags"]),
-                 lambda: client("firehose").delete_delivery_stream(DeliveryStreamName=c.firehose_name,
-                                                                   AllowForceDelete=True)),
+        delivery_stream(c.firehose_name),
+        delivery_stream(c.hive_firehose_name),
         Resource("Kinesis stream", c.kinesis_stream_name,
                  lambda: _quietly(lambda: bool(client("kinesis").describe_stream_summary(
                      StreamName=c.kinesis_stream_name)), False),

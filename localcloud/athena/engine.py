@@ -30,7 +30,7 @@ from sqlglot import exp
 
 from localcloud.athena import formatting, translate
 from localcloud.athena.ddl import STORAGE_FORMATS, CatalogResult, CatalogStatements, command_keyword, table_input, \
-    view_sql, hive_partition_path
+    view_sql
 from localcloud.athena.formatting import ResultColumn, quote_identifier, quote_literal
 from localcloud.athena.scan import HIDDEN_COLUMNS, CatalogTable, ObjectCache, TableScan, TableScanner, split_s3_uri
 from localcloud.athena.translate import QueryError, SqlText, not_supported
@@ -132,8 +132,6 @@ class QueryEngine:
             return self._create_view(statement, request, cursor)
         if isinstance(statement, exp.Insert):
             return self._insert(statement, request, cursor)
-        if isinstance(statement, exp.Describe):
-            raise not_supported("This form of DESCRIBE")
         return _catalog_outcome(self.statements.run_parsed(statement, request.database, request.text))
 
     def _select(self, statement: exp.Expression, request: _Request, cursor: duckdb.DuckDBPyConnection) -> QueryOutcome:
@@ -156,10 +154,6 @@ class QueryEngine:
         translate.qualify_query(statement, schema, request.database, request.text, set(HIDDEN_COLUMNS))
         placeholders = {}
         for index, (node, table) in enumerate(tables):
-            if table.data_format not in ("json", "parquet") and read_data:
-                raise QueryError("NOT_SUPPORTED", f"Table '{table.qualified_name}' is stored as {table.data_format}; "
-                                                  "localcloud's Athena reads JSON (OpenX JsonSerDe) and Parquet "
-                                                  "tables", error_type=1001)
             columns = translate.referenced_columns(statement, node) & set(table.schema())
             partition_columns = {name for name, _ in table.partition_keys} | set(HIDDEN_COLUMNS)
             filters = translate.partition_filters(node, partition_columns) if read_data else []
@@ -173,7 +167,7 @@ class QueryEngine:
         sql = translate.to_duckdb(statement)
         for placeholder, scan in placeholders.items():
             sql = sql.replace(quote_identifier(placeholder), f"({scan.sql})")
-        return _Plan(sql, names, [scan for scan in placeholders.values()])
+        return _Plan(sql, names, list(placeholders.values()))
 
     def _resolve_tables(self, statement: exp.Expression, request: _Request) -> list[tuple[exp.Table, CatalogTable]]:
         """Every catalog table the query reads, found in Glue; views are replaced by their queries."""
@@ -239,7 +233,7 @@ class QueryEngine:
                                                              "another external_location.")
         plan = self._plan(statement.expression, request, cursor, read_data=not options["no_data"])
         types = cursor.sql(plan.sql).types
-        _check_output_names(plan.names, request)
+        _check_output_names(plan.names)
         partitioned_by = options["partitioned_by"]
         if plan.names[len(plan.names) - len(partitioned_by):] != partitioned_by:
             raise QueryError("HIVE_COLUMN_ORDER_MISMATCH", "Partition keys must be the last columns in the table and "
@@ -331,9 +325,8 @@ class QueryEngine:
                 self.storage.write(bucket, key, path.read_bytes())
                 uris.append(f"s3://{bucket}/{key}")
                 if partition_keys:
-                    values = [part.partition("=")[2] for part in folders.rstrip("/").split("/")]
-                    values = [unquote(value) for value in values]
-                    partitions[tuple(values)] = f"s3://{bucket}/{prefix}{hive_partition_path(partition_keys, values)}"
+                    values = [unquote(part.partition("=")[2]) for part in folders.rstrip("/").split("/")]
+                    partitions[tuple(values)] = f"s3://{bucket}/{prefix}{folders}"
         return int(written or 0), uris, [(list(values), where) for values, where in partitions.items()]
 
     def _write_manifest(self, request: _Request, uris: list[str]) -> str | None:
@@ -420,7 +413,11 @@ def _ctas_options(statement: exp.Create) -> dict:
     return options
 
 
-def _check_output_names(names: list[str], request: _Request) -> None:
+def _check_output_names(names: list[str]) -> None:
+    """A table needs a name for every column, and different ones (Trino refuses `CREATE TABLE t AS SELECT 1`)."""
+    unnamed = [position for position, name in enumerate(names, 1) if re.fullmatch(r"_col\d+", name)]
+    if unnamed:
+        raise QueryError("MISSING_COLUMN_NAME", f"line 1:1: Column name not specified at position {unnamed[0]}")
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise QueryError("DUPLICATE_COLUMN_NAME", f"line 1:1: Column name '{duplicates[0]}' specified more than once")

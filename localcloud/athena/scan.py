@@ -313,6 +313,10 @@ class TableScanner:
         """
         if not read_data:
             return TableScan(_scan_sql(table, columns, [], None, cursor), [])
+        if table.data_format not in ("json", "parquet"):
+            raise QueryError("NOT_SUPPORTED", f"Table '{table.qualified_name}' is stored as {table.data_format}; "
+                                              "localcloud's Athena reads JSON (OpenX JsonSerDe) and Parquet tables",
+                             error_type=1001)
         partition_names = [name for name, _ in table.partition_keys]
         partition_filters = [f for f in filters if _columns_of(f) <= set(partition_names)]
         file_filters = [f for f in filters if f not in partition_filters]

@@ -81,7 +81,7 @@ def parse(sql: str) -> exp.Expression:
     except ParseError as error:
         raise _syntax_error(text, error) from None
     except TokenError as error:
-        snippet = str(error).partition("Error tokenizing '")[2]
+        snippet = str(error).partition("Error tokenizing '")[2][:-1]  # the text up to the bad token
         quote = max(snippet.rfind("'"), snippet.rfind('"'), 0)
         raise QueryError("SYNTAX_ERROR", f"{text.at(quote)}: unterminated quoted text") from None
     if not statements:
@@ -199,7 +199,7 @@ def _column_error(query: exp.Expression, text: SqlText, message: str, schema: di
         1 for tables in schema.values() for columns in tables.values()
         if column is not None and column.name.lower() in columns
     )
-    if column_match and column_match.group("c") and tables_with_it > 1:
+    if column is not None and not column.table and tables_with_it > 1:
         return QueryError("AMBIGUOUS_NAME", f"{where}: Column '{shown}' is ambiguous")
     return QueryError("COLUMN_NOT_FOUND", f"{where}: Column '{shown}' cannot be resolved or requester is not "
                                           "authorized to access requested resources")
@@ -266,18 +266,55 @@ def to_duckdb(query: exp.Expression) -> str:
     for node in list(query.find_all(exp.ParseDatetime)):
         pattern = java_date_pattern_to_strftime(_literal_argument(node.args["format"], "parse_datetime()"))
         node.replace(exp.Anonymous(this="strptime", expressions=[node.this, exp.Literal.string(pattern)]))
+    for node in list(query.find_all(exp.RegexpReplace)):
+        replacement = node.args.get("replacement")
+        if replacement is not None:
+            node.set("replacement", exp.Literal.string(java_replacement_to_re2(
+                _literal_argument(replacement, "regexp_replace() replacement"))))
+    for node in list(query.find_all(exp.Reduce)):
+        _drop_identity_finish(node)
+    if query.find(exp.Typeof):
+        raise not_supported("typeof()")
     for node in list(query.find_all(exp.Anonymous)):
-        if node.name.lower() == "format_datetime" and len(node.expressions) == 2:
+        if node.name.lower() == "to_iso8601" and len(node.expressions) == 1:
+            node.replace(_to_iso8601(node.expressions[0]))
+        elif node.name.lower() == "format_datetime" and len(node.expressions) == 2:
             value, pattern = node.expressions
             node.replace(exp.Anonymous(this="strftime", expressions=[
                 value, exp.Literal.string(java_date_pattern_to_strftime(
                     _literal_argument(pattern, "format_datetime()")))]))
     for node in list(query.find_all(exp.Cast)):
         _type_decimal_literal(node)
+    for node in query.find_all(exp.ApproxQuantile):  # sqlglot types every approx_percentile as one double
+        if isinstance(node.args.get("quantile"), exp.Array):
+            node.type = exp.DataType.build("ARRAY<DOUBLE>")
+        elif node.this.is_type(*exp.DataType.INTEGER_TYPES):  # Trino keeps the integer type
+            node.type = node.this.type
     try:
         return query.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as error:
         raise not_supported(f"This expression ({error})") from None
+
+
+def _to_iso8601(value: exp.Expression) -> exp.Expression:
+    """Trino's to_iso8601: 2024-01-20T07:13:45.123 for a timestamp, with Z for one with a time zone (UTC here).
+
+    Whether the value has a time zone is asked at run time: sqlglot does not always know.
+    """
+    if value.is_type(exp.DType.DATE):
+        return exp.cast(value, "VARCHAR")
+    return sqlglot.parse_one(
+        "CASE WHEN typeof(v) = 'DATE' THEN CAST(v AS VARCHAR) "
+        "ELSE strftime(v, '%Y-%m-%dT%H:%M:%S.%g') || CASE WHEN typeof(v) LIKE '%TIME ZONE' THEN 'Z' ELSE '' END END",
+        read="duckdb").transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "v" else node)
+
+
+def _drop_identity_finish(node: exp.Reduce) -> None:
+    """Trino's reduce() always has an output function; DuckDB's has none, which is fine when it is `s -> s`."""
+    finish = node.args.get("finish")
+    if isinstance(finish, exp.Lambda) and len(finish.expressions) == 1 \
+            and isinstance(finish.this, (exp.Column, exp.Identifier)) and finish.this.name == finish.expressions[0].name:
+        node.set("finish", None)
 
 
 def _literal_argument(node: exp.Expression, function: str) -> str:
@@ -371,6 +408,27 @@ def _type_decimal_literal(node: exp.Cast) -> None:
 
 
 # ---- Java format strings -------------------------------------------------------------------------
+
+def java_replacement_to_re2(replacement: str) -> str:
+    """regexp_replace's replacement: Java writes groups as $1 and escapes with \\; RE2 (DuckDB) writes \\1."""
+    out, index = [], 0
+    while index < len(replacement):
+        char = replacement[index]
+        if char == "\\" and index + 1 < len(replacement):
+            escaped = replacement[index + 1]
+            out.append("\\\\" if escaped == "\\" else escaped)
+            index += 2
+        elif char == "$":
+            digits = re.match(r"\d+", replacement[index + 1:])
+            if digits is None:
+                raise not_supported(f"The regexp_replace() replacement {replacement!r} (named groups)")
+            out.append("\\" + digits.group(0))
+            index += 1 + len(digits.group(0))
+        else:
+            out.append("\\\\" if char == "\\" else char)
+            index += 1
+    return "".join(out)
+
 
 _JAVA_FORMAT_SPECIFIER = re.compile(r"%(?P<index>\d+\$)?(?P<flags>[-#+ 0,(<]*)(?P<width>\d+)?"
                                     r"(?:\.(?P<precision>\d+))?(?P<conversion>[a-zA-Z%])")

@@ -7,6 +7,7 @@ Data and tables are put into localcloud with boto3, as a user would; the engine 
 from __future__ import annotations
 
 import base64
+import datetime
 import gzip
 import io
 import json
@@ -64,10 +65,18 @@ class Athena:
                                   "Location": f"s3://{self.bucket}/{location}", "SerdeInfo": serde or JSON_SERDE}})
 
 
+@pytest.fixture(scope="module")
+def clients(cloud) -> tuple[object, object]:
+    """S3 and Glue clients for the whole module (a new session per test would load botocore's models again)."""
+    session = boto3.Session(aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
+                            region_name="us-east-1")
+    return session.client("s3", endpoint_url=cloud.endpoint_url), session.client("glue", endpoint_url=cloud.endpoint_url)
+
+
 @pytest.fixture
-def athena(session: boto3.Session, tmp_path: Path) -> Athena:
+def athena(clients: tuple[object, object], tmp_path: Path) -> Athena:
     suffix = uuid.uuid4().hex[:10]
-    s3, glue = session.client("s3"), session.client("glue")
+    s3, glue = clients
     bucket, database = f"athena-engine-{suffix}", f"engine_{suffix}"
     s3.create_bucket(Bucket=bucket)
     glue.create_database(DatabaseInput={"Name": database})
@@ -220,7 +229,7 @@ def test_partition_projection_needs_no_glue_partitions(athena: Athena):
     athena.json_table("projected", ORDER_COLUMNS, "projected/", ["region", "dt", "hour"], parameters={
         "projection.enabled": "true",
         "projection.region.type": "enum", "projection.region.values": "eu,us,ap",
-        "projection.dt.type": "date", "projection.dt.format": "yyyy/MM/dd", "projection.dt.range": "2024/01/19,NOW",
+        "projection.dt.type": "date", "projection.dt.format": "yyyy/MM/dd", "projection.dt.range": "2024/01/19,2024/01/22",
         "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2",
         "storage.location.template": f"s3://{athena.bucket}/projected/${{region}}/${{dt}}/${{hour}}/"})
     everything = athena.run("SELECT region, dt, hour, sum(quantity) FROM projected GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
@@ -229,6 +238,18 @@ def test_partition_projection_needs_no_glue_partitions(athena: Athena):
     europe = athena.run("SELECT count(*) FROM projected WHERE region = 'eu' AND dt = '2024/01/20'")
     assert europe.rows == [["1"]]
     assert europe.data_scanned_bytes * 3 == everything.data_scanned_bytes
+
+
+def test_projected_dates_can_be_relative_to_now(athena: Athena):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for moment in (now, now - datetime.timedelta(hours=5), now - datetime.timedelta(days=3)):
+        athena.put_lines(f"recent/{moment:%Y/%m/%d/%H}/a.json", [order(1)])
+    athena.json_table("recent", ORDER_COLUMNS, "recent/", ["hour"], parameters={
+        "projection.enabled": "true", "projection.hour.type": "date", "projection.hour.format": "yyyy/MM/dd/HH",
+        "projection.hour.range": "NOW-2DAYS,NOW", "projection.hour.interval": "1",
+        "projection.hour.interval.unit": "HOURS",
+        "storage.location.template": f"s3://{athena.bucket}/recent/${{hour}}/"})
+    assert athena.run("SELECT count(*) FROM recent").rows == [["2"]]
 
 
 def test_injected_projection_takes_values_from_the_where_clause(athena: Athena):
@@ -269,6 +290,17 @@ def test_create_external_table_round_trips_through_glue(athena: Athena):
     assert f"  's3://{athena.bucket}/ddl/'" in [row[0] for row in athena.run("SHOW CREATE TABLE sales").rows]
     athena.run("DROP TABLE sales")
     assert athena.run("SHOW TABLES").rows == []
+
+
+def test_create_external_table_stored_as_parquet_reads_parquet(athena: Athena):
+    body = io.BytesIO()
+    pq.write_table(pa.table({"orderid": ["o1"], "quantity": [3]}), body)
+    athena.s3.put_object(Bucket=athena.bucket, Key="pq/a.parquet", Body=body.getvalue())
+    athena.run(f"CREATE EXTERNAL TABLE pq_orders (orderid string, quantity bigint) STORED AS PARQUET "
+               f"LOCATION 's3://{athena.bucket}/pq/'")
+    descriptor = athena.glue.get_table(DatabaseName=athena.database, Name="pq_orders")["Table"]["StorageDescriptor"]
+    assert descriptor["InputFormat"] == "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    assert athena.run("SELECT * FROM pq_orders").rows == [["o1", "3"]]
 
 
 def test_msck_repair_adds_the_hive_style_folders_as_partitions(athena: Athena):
@@ -342,6 +374,11 @@ def test_ctas_without_a_location_writes_under_the_output_location(athena: Athena
     location = athena.glue.get_table(DatabaseName=athena.database, Name="small")["Table"]["StorageDescriptor"]["Location"]
     assert location.startswith(f"s3://{athena.bucket}/results/tables/")
     assert (outcome.rows, athena.run("SELECT * FROM small").rows) == ([["1"]], [["1", "a"]])
+
+
+def test_ctas_needs_a_name_for_every_column(athena: Athena, hourly_orders):
+    assert athena.fails("CREATE TABLE unnamed AS SELECT product_name, count(*) FROM orders GROUP BY 1") == (
+        "MISSING_COLUMN_NAME: line 1:1: Column name not specified at position 2")
 
 
 def test_ctas_partition_columns_must_come_last(athena: Athena, hourly_orders):

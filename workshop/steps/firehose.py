@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workshop.session import Connection
-from workshop.steps import iam
+from workshop.steps import iam, pipes
 from workshop.waiting import wait_until
 
 # Firehose writes an object when either limit is reached first: 1 MB or this many seconds.
@@ -42,7 +42,11 @@ def destination_settings(conn: Connection, role_arn: str, buffer_seconds: int = 
 
 
 def ensure_delivery_stream(conn: Connection, buffer_seconds: int = DEFAULT_BUFFER_SECONDS) -> dict[str, Any]:
-    """Create the delivery stream reading the Kinesis stream, and wait until it is ACTIVE."""
+    """Create the delivery stream reading the Kinesis stream, and wait until it is ACTIVE.
+
+    A new delivery stream reads Kinesis from LATEST, so changes already in the stream never reach
+    S3. When this call creates it, the pipe is recreated to replay the table's stream history.
+    """
     firehose = conn.client("firehose")
     name = conn.config.firehose_name
     try:
@@ -59,6 +63,15 @@ def ensure_delivery_stream(conn: Connection, buffer_seconds: int = DEFAULT_BUFFE
             ExtendedS3DestinationConfiguration=destination_settings(conn, role_arn, buffer_seconds),
             Tags=conn.config.tag_list(),
         ), what=f"delivery stream {name}")
+        active = wait_for_active(conn)
+        pipes.replay_from_trim_horizon(conn)
+        return active
+    return wait_for_active(conn)
+
+
+def wait_for_active(conn: Connection) -> dict[str, Any]:
+    firehose = conn.client("firehose")
+    name = conn.config.firehose_name
     return wait_until(lambda: _active(firehose, name), what=f"delivery stream {name} to be ACTIVE", timeout=300,
                       hint="Creating a delivery stream takes a few minutes on AWS; check its status in the console.")
 
@@ -69,3 +82,40 @@ def _active(firehose: Any, name: str) -> dict[str, Any] | None:
         raise RuntimeError(f"Delivery stream {name} is {description['DeliveryStreamStatus']}: "
                            f"{description.get('FailureDescription', {}).get('Details', 'no details given')}")
     return description if description["DeliveryStreamStatus"] == "ACTIVE" else None
+
+
+def hive_destination_settings(conn: Connection, role_arn: str,
+                              buffer_seconds: int = DEFAULT_BUFFER_SECONDS) -> dict[str, Any]:
+    """Like destination_settings, but folders come from the Lambda's partitionKeys (dynamic partitioning).
+
+    AWS allows dynamic partitioning only on a new delivery stream, and needs a 64 MB minimum buffer for it.
+    """
+    settings = destination_settings(conn, role_arn, buffer_seconds)
+    settings.update(
+        Prefix=conn.config.hive_firehose_prefix,
+        BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": buffer_seconds},
+        DynamicPartitioningConfiguration={"Enabled": True, "RetryOptions": {"DurationInSeconds": 300}},
+    )
+    return settings
+
+
+def ensure_hive_delivery_stream(conn: Connection) -> dict[str, Any]:
+    """Create the second delivery stream, which writes year=/month=/day=/hour= folders, and wait for it."""
+    firehose = conn.client("firehose")
+    name = conn.config.hive_firehose_name
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=name)
+    except firehose.exceptions.ResourceNotFoundException:
+        role_arn = iam.ensure_role(conn, "firehose")
+        iam.retry_while_role_propagates(lambda: firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN": conn.config.kinesis_stream_arn(conn.account_id),
+                "RoleARN": role_arn,
+            },
+            ExtendedS3DestinationConfiguration=hive_destination_settings(conn, role_arn),
+            Tags=conn.config.tag_list(),
+        ), what=f"delivery stream {name}")
+    return wait_until(lambda: _active(firehose, name), what=f"delivery stream {name} to be ACTIVE", timeout=300,
+                      hint="Creating a delivery stream takes a few minutes on AWS; check its status in the console.")

@@ -33,7 +33,11 @@ def ensure_classifier(conn: Connection) -> str:
 
 
 def ensure_crawler(conn: Connection) -> dict[str, Any]:
-    """A crawler over the orders/ folder only (not errors/ or athena-results/), using our classifier."""
+    """A crawler over the two data folders (not errors/ or athena-results/), using our classifier.
+
+    Each target folder becomes one table: orders (hour folders -> partition_0..3) and
+    orders_by_hour (year=/month=/day=/hour= folders -> partitions named year, month, day, hour).
+    """
     glue = conn.client("glue")
     name = conn.config.crawler_name
     ensure_database(conn)
@@ -48,7 +52,8 @@ def ensure_crawler(conn: Connection) -> dict[str, Any]:
         Role=role_arn,
         DatabaseName=conn.config.glue_database,
         Classifiers=[conn.config.classifier_name],
-        Targets={"S3Targets": [{"Path": conn.config.data_location(conn.account_id)}]},
+        Targets={"S3Targets": [{"Path": conn.config.data_location(conn.account_id)},
+                               {"Path": conn.config.hive_data_location(conn.account_id)}]},
         # New columns update the table; files that disappear are only logged.
         SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
         RecrawlPolicy={"RecrawlBehavior": "CRAWL_EVERYTHING"},
@@ -77,3 +82,13 @@ def run_crawler(conn: Connection, timeout: float = 600) -> dict[str, Any]:
         raise RuntimeError(f"Crawler {name} ended {crawler['LastCrawl']['Status']}: "
                            f"{crawler['LastCrawl'].get('ErrorMessage', 'no message')}")
     return crawler
+
+
+def ensure_tables(conn: Connection) -> list[str]:
+    """Crawl once if the crawler has not made the orders table yet; return the database's table names."""
+    glue = conn.client("glue")
+    try:
+        glue.get_table(DatabaseName=conn.config.glue_database, Name=conn.config.glue_table)
+    except glue.exceptions.EntityNotFoundException:
+        run_crawler(conn)
+    return [t["Name"] for t in glue.get_tables(DatabaseName=conn.config.glue_database)["TableList"]]

@@ -60,3 +60,29 @@ def wait_for_pipe_state(conn: Connection, state: str, timeout: float = 300) -> d
 
     return wait_until(reached, what=f"pipe {name} to be {state}", timeout=timeout,
                       hint="Open the pipe in the EventBridge console and read its StateReason.")
+
+
+def replay_from_trim_horizon(conn: Connection) -> dict[str, Any]:
+    """Recreate the pipe so that it sends every change the DynamoDB stream still holds (24 hours) again.
+
+    A pipe's StartingPosition applies only when it is created and cannot be updated, so replaying
+    means deleting and creating it. Changes already delivered arrive twice: each carries its eventID
+    and sequence number, so readers can drop duplicates.
+    """
+    pipes = conn.client("pipes")
+    name = conn.config.pipe_name
+    try:
+        pipes.delete_pipe(Name=name)
+    except pipes.exceptions.NotFoundException:
+        pass
+    wait_until(lambda: _pipe_gone(pipes, name), what=f"pipe {name} to be deleted", timeout=300,
+               hint="Deleting a pipe takes a minute or two on AWS; check it in the EventBridge console.")
+    return ensure_pipe(conn)
+
+
+def _pipe_gone(pipes: Any, name: str) -> bool:
+    try:
+        pipes.describe_pipe(Name=name)
+    except pipes.exceptions.NotFoundException:
+        return True
+    return False
