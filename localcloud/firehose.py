@@ -297,6 +297,11 @@ class DestinationValidator:
         dynamic = bool((s3.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
         validate_prefixes(s3.get("Prefix") or "", s3.get("ErrorOutputPrefix") or "", dynamic_partitioning=dynamic,
                           lambda_processing=any(kind == "Lambda" for kind, _ in processors))
+        size = (s3.get("BufferingHints") or {}).get("SizeInMBs")
+        if dynamic and size is not None and size < 64:
+            raise InvalidArgumentException(
+                f"BufferingHints.SizeInMBs must be at least 64 when dynamic partitioning is enabled (it is {size}). "
+                "Firehose still writes when IntervalInSeconds is reached, so a small interval keeps objects fresh.")
 
     def _check_bucket(self, bucket: str, role_arn: str) -> None:
         s3 = self.clients.client("s3", role_arn, "us-east-1")

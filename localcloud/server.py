@@ -112,7 +112,7 @@ class AdminApp:
         from moto.core.base_backend import BackendDict  # noqa: F401
         from moto.moto_api._internal.models import moto_api_backend
 
-        for engine in self.engines:
+        for engine in reversed(self.engines):
             engine.stop()
         moto_api_backend.reset()
         for engine in self.engines:
@@ -120,8 +120,11 @@ class AdminApp:
             engine.start(self.endpoint())
 
     def restart_engines(self) -> None:
-        """Stop and start every engine; checkpoints must carry them over without loss."""
-        for engine in self.engines:
+        """Stop and start every engine; checkpoints must carry them over without loss.
+
+        Consumers stop before what they call (Firehose before Lambda), as in LocalCloud.stop().
+        """
+        for engine in reversed(self.engines):
             engine.stop()
         for engine in self.engines:
             engine.start(self.endpoint())

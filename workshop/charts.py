@@ -47,3 +47,33 @@ def records_per_shard(counts: pd.Series) -> Figure:
     axes.set_ylabel("records")
     axes.spines[["top", "right"]].set_visible(False)
     return _finish(figure, "records_per_shard")
+
+
+def revenue_by_product(revenue: pd.DataFrame) -> Figure:
+    """Horizontal bars of revenue per product, largest on top (columns product_name, revenue)."""
+    ordered = revenue.sort_values("revenue")
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.barh(ordered["product_name"], ordered["revenue"].astype(float), color="#264653")
+    axes.set_title("Revenue by product (current orders)")
+    axes.set_xlabel("revenue ($)")
+    axes.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _finish(figure, "revenue_by_product")
+
+
+def changes_over_time(per_minute: pd.DataFrame) -> Figure:
+    """Stacked bars of changes per minute by event type (columns minute, event_name, changes)."""
+    table = per_minute.pivot_table(index="minute", columns="event_name", values="changes", fill_value=0)
+    table = table.reindex(columns=[e for e in EVENT_COLOURS if e in table.columns])
+    figure, axes = plt.subplots(figsize=(7, 3))
+    bottom = None
+    for event_name in table.columns:
+        axes.bar(table.index, table[event_name], bottom=bottom, width=0.0005, label=event_name,
+                 color=EVENT_COLOURS[event_name])
+        bottom = table[event_name] if bottom is None else bottom + table[event_name]
+    axes.set_title("Changes per minute")
+    axes.set_ylabel("changes")
+    axes.legend(frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.autofmt_xdate()
+    return _finish(figure, "changes_over_time")

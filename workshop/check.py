@@ -138,3 +138,26 @@ def json_classifier(conn: Connection) -> None:
                     f"its JsonPath is {path!r}. Firehose writes one JSON object per line, so the whole object ($) "
                     "is the row; $[*] is for files that hold one big array. Delete the classifier and create it "
                     "again with JsonPath '$'.")
+
+
+def current_state_query(conn: Connection, current_state_sql: Any) -> None:
+    """Notebook 08: the learner's SQL rebuilds the table's current state from the change log, row for row."""
+    import awswrangler as wr
+
+    from workshop.verify import compare_with_table
+
+    if not isinstance(current_state_sql, str) or not current_state_sql.strip():
+        return _verdict(False, "", "write your query as a string in current_state_sql.")
+    try:
+        projected = wr.athena.read_sql_query(current_state_sql, database=conn.config.glue_database,
+                                             workgroup=conn.config.workgroup_name, ctas_approach=False)
+    except Exception as error:  # noqa: BLE001 - any failure of the learner's query is reported, not raised
+        return _verdict(False, "", f"the query failed: {error}")
+    missing_columns = {"orderid", "product_name", "quantity", "price"} - set(projected.columns)
+    if missing_columns:
+        return _verdict(False, "", f"the result needs the columns {sorted(missing_columns)}.")
+    comparison = compare_with_table(conn, projected)
+    return _verdict(comparison.matches, f"{comparison}.",
+                    f"{comparison}. Keep only each order's newest change (row_number() over the order's changes, "
+                    "newest sequence number first: compare length(sequence_number), then the string), and drop "
+                    "orders whose newest change is a delete.")

@@ -70,7 +70,7 @@ def _base64_decode_all(records: list[dict]) -> list[bytes | None]:
     try:
         return [binascii.a2b_base64(record["data"], strict_mode=True) for record in records]
     except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError. Find the culprits one by one.
-        return [_base64_decode(record.get("data")) for record in records]
+        return [None] * len(records)
 
 
 def _base64_decode(data: object) -> bytes | None:
@@ -98,11 +98,11 @@ def transform(payload: bytes | None) -> tuple[str, dict[str, str]]:
     if not isinstance(orderid, str):
         raise RecordRejected("orderid is not a string")
     product_name = _attribute(image, "product_name")
+    quantity = _attribute(image, "quantity")
+    price = _attribute(image, "price")
     if product_name is not None and not isinstance(product_name, str):
         raise RecordRejected("product_name is not a string")
-    quantity = _attribute(image, "quantity")
     quantity_json = "null" if quantity is None else _json_integer(quantity, "quantity")
-    price = _attribute(image, "price")
     price_json = "null" if price is None else _json_number(price, "price")
 
     line = (

@@ -95,7 +95,8 @@ class QueryEngine:
         self._lock = threading.Lock()
 
     def execute(self, sql: str, *, database: str | None, query_id: str, output_location: str | None) -> QueryOutcome:
-        request = _Request(sql, SqlText(sql), (database or "default").lower(), query_id, output_location)
+        database = (database or "default").strip('`"').lower()  # awswrangler sends `db` for some statements
+        request = _Request(sql, SqlText(sql), database, query_id, output_location)
         with self._lock:
             cursor = self._database.cursor()
             self._running[query_id] = cursor

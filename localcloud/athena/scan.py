@@ -5,10 +5,11 @@ A Glue table is a schema plus S3 locations. For a query, this module
 1. lists the table's partitions: none, the Glue partitions, or the ones partition projection describes;
 2. keeps the partitions (then the objects) that the query's WHERE conditions on partition columns and
    `"$path"` allow, by evaluating those conditions in DuckDB on a small table of candidate values;
-3. copies the surviving objects from moto's S3 into a local cache, once per (bucket, key, ETag);
+3. copies the surviving objects from moto's S3 once per (bucket, key, ETag): Parquet objects into local
+   files; JSON objects decoded with the Glue schema as explicit `read_json` columns (4x faster than type
+   detection) into a DuckDB table, which later queries read without parsing JSON again;
 4. writes a DuckDB subquery reading them, with the partition values and the hidden columns `"$path"`,
-   `"$file_size"` and `"$file_modified_time"`. JSON objects are decoded once with the Glue schema as explicit
-   `read_json` columns (4x faster than type detection) into Parquet, which later queries read 10x faster.
+   `"$file_size"` and `"$file_modified_time"`.
 
 DataScannedInBytes is the sum of the sizes of the objects read.
 """

@@ -9,7 +9,11 @@ athena-contract.md), this module rewrites the parse tree before generating DuckD
 - `format()` (Java format strings) becomes `printf`, `format_datetime`/`parse_datetime` (Java date
   patterns) become `strftime`/`strptime`;
 - a DATE plus an interval stays a DATE;
-- unnamed output columns are called `_col0`, `_col1`, ... by their position.
+- unnamed output columns are called `_col0`, `_col1`, ... by their position;
+- smaller ones: regexp_replace's `$1` group references, to_iso8601, approx_percentile's result type,
+  reduce's output function, DECIMAL 'literal' precision.
+
+What has no faithful translation (typeof(), Java-only format specifiers, ...) fails with NOT_SUPPORTED.
 
 It also reports errors the way Athena does (`COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved ...`),
 with the line and column of the offending token in the SQL text the user sent.
@@ -154,7 +158,38 @@ def qualify_query(query: exp.Expression, schema: dict, database: str, text: SqlT
         for index, projection in enumerate(select.expressions):
             if projection.alias.startswith(UNNAMED_PREFIX):
                 projection.set("alias", exp.to_identifier(f"_col{index}"))
-    return annotate_types(query, schema=mapping, dialect="athena")
+    annotate_types(query, schema=mapping, dialect="athena")
+    _check_comparisons(query, text)
+    return query
+
+
+_COMPARISONS = {exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">", exp.GTE: ">=", exp.LT: "<", exp.LTE: "<="}
+_TRINO_TYPE_NAMES = {exp.DType.TINYINT: "tinyint", exp.DType.SMALLINT: "smallint", exp.DType.INT: "integer",
+                     exp.DType.BIGINT: "bigint", exp.DType.DOUBLE: "double", exp.DType.FLOAT: "real",
+                     exp.DType.DECIMAL: "decimal", exp.DType.VARCHAR: "varchar", exp.DType.TEXT: "varchar",
+                     exp.DType.CHAR: "char"}
+
+
+def _check_comparisons(query: exp.Expression, text: SqlText) -> None:
+    """Trino never compares a string with a number (DuckDB would cast one): `partition_0 = 2024` is an error."""
+    def kind(node: exp.Expression) -> str | None:
+        if node.type is None or node.type.this not in _TRINO_TYPE_NAMES:
+            return None
+        return "text" if node.type.this in exp.DataType.TEXT_TYPES else "number"
+
+    for node in query.find_all(*_COMPARISONS, exp.In):
+        if isinstance(node, exp.In):
+            others = node.expressions
+            if not others or any(kind(other) is None for other in others):
+                continue
+            if {kind(node.this)} | {kind(other) for other in others} == {"text", "number"}:
+                raise QueryError("TYPE_MISMATCH", f"{text.of(node)}: IN value and list items must be the same type: "
+                                                  f"{_TRINO_TYPE_NAMES[node.this.type.this]}")
+        elif {kind(node.left), kind(node.right)} == {"text", "number"}:
+            left, right = (f"varchar({len(side.this)})" if isinstance(side, exp.Literal) and side.is_string
+                           else _TRINO_TYPE_NAMES[side.type.this] for side in (node.left, node.right))
+            raise QueryError("TYPE_MISMATCH", f"{text.of(node)}: Cannot apply operator: {left} "
+                                              f"{_COMPARISONS[type(node)]} {right}")
 
 
 def output_names(query: exp.Expression) -> list[str]:

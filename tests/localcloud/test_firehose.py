@@ -596,6 +596,11 @@ INVALID_DESTINATIONS = {
     "only one hint": ({"BufferingHints": {"SizeInMBs": 5}}, "InvalidArgumentException", "both SizeInMBs"),
     "invalid Lambda ARN": ({"ProcessingConfiguration": lambda_processing("my-transform")},
                            "InvalidArgumentException", "not a valid Lambda function ARN"),
+    "dynamic partitioning under 64 MB": (
+        {"DynamicPartitioningConfiguration": {"Enabled": True}, "Prefix": "!{partitionKeyFromLambda:k}/",
+         "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+         "ProcessingConfiguration": lambda_processing("arn:aws:lambda:us-east-1:123456789012:function:f")},
+        "InvalidArgumentException", "SizeInMBs must be at least 64"),
     "Lambda buffer above 3 MB": (
         {"ProcessingConfiguration": lambda_processing("arn:aws:lambda:us-east-1:123456789012:function:f",
                                                       BufferSizeInMBs=4)},

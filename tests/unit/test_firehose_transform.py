@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +165,39 @@ def test_missing_attributes_become_null():
     assert row_of(result)["product_name"] is None and row_of(result)["price"] is None
 
 
+def test_charger_line_is_compact_json_with_the_columns_in_table_order():
+    [result] = handler.lambda_handler(load_event("firehose_insert_charger.json"), None)["records"]
+    assert line_of(result) == (
+        '{"orderid":"3714","product_name":"Charger","quantity":5,"price":190.07,"event_name":"INSERT",'
+        '"is_deleted":false,"event_time":"2026-11-22T07:13:45Z","sequence_number":"100000000000000000001",'
+        '"event_id":"9f2c6a1e0d8b4f7e8a3c5b1d2e4f6a8b"}\n')
+
+
+@pytest.mark.parametrize("text", ['Sam\'s "Best" Charger', "back\\slash\\", "Café ☕ 充電器 \U0001F50C", "tab\tnew\nline\x00",
+                                  "</script>\u2028"])
+def test_strings_with_quotes_backslashes_and_unicode_come_back_unchanged(text):
+    record = stream_record(new_image=order_image(orderid=text, product_name=text))
+    record["eventID"] = record["dynamodb"]["SequenceNumber"] = text
+    result = transform_one(record)
+    row = row_of(result)
+    assert (row["orderid"], row["product_name"], row["sequence_number"], row["event_id"]) == (text,) * 4
+    assert line_of(result).isascii() and line_of(result).count("\n") == 1
+
+
+@pytest.mark.parametrize("quantity, written", [("5", "5"), ("5.0", "5"), ("5E+1", "50"), ("-3", "-3"),
+                                               ("007", "7"), ("0", "0"), ("-0", "0")])
+def test_quantity_is_written_as_a_json_integer(quantity, written):
+    line = line_of(transform_one(stream_record(new_image=order_image(quantity=quantity))))
+    assert f'"quantity":{written},' in line
+
+
+@pytest.mark.parametrize("price, written", [("1E+2", "100"), ("1E-7", "0.0000001"), ("-1.5E-3", "-0.0015")])
+def test_price_with_an_exponent_is_written_in_plain_digits(price, written):
+    line = line_of(transform_one(stream_record(new_image=order_image(price=price))))
+    assert f'"price":{written},' in line
+    assert row_of({"data": as_data(line.encode())})["price"] == Decimal(price)
+
+
 # --- event time and partition keys -------------------------------------------------------------------------------
 
 def test_partition_keys_are_the_zero_padded_utc_hour_of_the_event():
@@ -241,6 +275,18 @@ def test_attribute_of_the_wrong_type_fails_with_its_reason(image, reason, capsys
     assert f"{reason}: 1" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("image, reason", [
+    (order_image(quantity="NaN"), "quantity is not a whole number"),
+    (order_image(quantity="Infinity"), "quantity is not a whole number"),
+    ({**order_image(), "quantity": {"S": "5"}}, "quantity is not a whole number"),
+    (order_image(price="NaN"), "price is not a number"),
+    (order_image(price="-Infinity"), "price is not a number"),
+])
+def test_number_that_is_not_finite_or_not_a_number_fails_with_its_reason(image, reason, capsys):
+    assert transform_one(stream_record(new_image=image))["result"] == "ProcessingFailed"
+    assert f"{reason}: 1" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("payload", [[1, 2], {"eventName": "UPSERT"}, {**stream_record(), "dynamodb": "x"},
                                      {**stream_record(), "eventID": 7},
                                      stream_record(new_image=order_image(), seconds="2026-11-22")],
@@ -255,6 +301,43 @@ def test_event_time_out_of_range_fails():
 
 def test_empty_batch_returns_no_records():
     assert handler.lambda_handler(firehose_event(), None) == {"records": []}
+
+
+def test_records_across_several_groups_each_get_their_own_line():
+    """The handler base64-decodes records a group at a time; a bad record must not shift or fail its neighbours."""
+    count = 2 * handler.GROUP_SIZE + 3
+    datas = [as_data(stream_record(new_image=order_image(orderid=str(1000 + index)))) for index in range(count)]
+    bad = {handler.GROUP_SIZE: "not*base64!", handler.GROUP_SIZE + 1: as_data(b"order 1009"), count - 1: None}
+    for index, data in bad.items():
+        datas[index] = data
+    event = firehose_event(*datas)
+    del event["records"][count - 1]["data"]  # a record without data at all
+    results = handler.lambda_handler(event, None)["records"]
+    assert [r["recordId"] for r in results] == [r["recordId"] for r in event["records"]]
+    for index, result in enumerate(results):
+        if index in bad:
+            assert (result["result"], result["data"]) == ("ProcessingFailed", bad[index])
+        else:
+            assert row_of(result)["orderid"] == str(1000 + index)
+
+
+@pytest.mark.parametrize("payloads", [
+    [b'{"a":1},{"b":2}'],
+    [b"1,2"],
+    [b"1],[2"],
+    [b'{"x":"}', b'{","z":1},{}'],  # each begins with { and ends with }; joined with "," they parse as two objects
+    [b'{"a":[{}', b'{}]},{}'],
+], ids=["two-objects", "two-numbers", "array-breakout", "string-spanning-two-records", "bracket-spanning"])
+def test_payloads_that_are_not_one_json_value_fail_alone(payloads, capsys):
+    """Each record is parsed on its own: payloads that would merge or split in a joined JSON array cannot shift lines."""
+    good = [as_data(stream_record(new_image=order_image(orderid=f"good-{index}"))) for index in range(len(payloads) + 1)]
+    datas = [good[0]]
+    for payload, next_good in zip(payloads, good[1:]):
+        datas += [as_data(payload), next_good]
+    results = handler.lambda_handler(firehose_event(*datas), None)["records"]
+    assert [r["result"] for r in results] == ["Ok", "ProcessingFailed"] * len(payloads) + ["Ok"]
+    assert [row_of(r)["orderid"] for r in results[::2]] == [f"good-{index}" for index in range(len(good))]
+    assert f"data is not UTF-8 JSON: {len(payloads)}" in capsys.readouterr().out
 
 
 def test_batch_logs_one_line_with_counts_per_reason(capsys):
@@ -300,7 +383,7 @@ record_datas = st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(record_datas, max_size=8))
+@given(st.lists(record_datas, max_size=20))
 def test_arbitrary_records_never_raise_and_keep_every_record_id_in_order(datas):
     event = firehose_event(*datas)
     results = handler.lambda_handler(event, None)["records"]
@@ -311,6 +394,20 @@ def test_arbitrary_records_never_raise_and_keep_every_record_id_in_order(datas):
             assert result["data"] == original["data"]
         else:
             assert line_of(result).endswith("\n") and isinstance(row_of(result)["orderid"], str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(dynamodb_values | st.builds(lambda n: {"N": n}, st.sampled_from(["1E+2", "NaN", "-Infinity", "1" * 40, "x"])))
+def test_attribute_is_decoded_as_type_deserializer_decodes_it(value):
+    """The handler calls TypeDeserializer's method for {"S": ...} and {"N": ...} directly: same value, same errors."""
+    try:
+        expected = TypeDeserializer().deserialize(value)
+    except (TypeError, AttributeError, ArithmeticError):
+        with pytest.raises(handler.RecordRejected, match="is not DynamoDB JSON"):
+            handler._attribute({"price": value}, "price")
+    else:
+        decoded = handler._attribute({"price": value}, "price")
+        assert type(decoded) is type(expected) and repr(decoded) == repr(expected)
 
 
 def test_handler_imports_only_the_standard_library_and_boto3():
