@@ -77,3 +77,30 @@ def changes_over_time(per_minute: pd.DataFrame) -> Figure:
     axes.spines[["top", "right"]].set_visible(False)
     figure.autofmt_xdate()
     return _finish(figure, "changes_over_time")
+
+
+def freshness(delays_seconds: pd.Series) -> Figure:
+    """Histogram of write-to-Athena delays, with the median and 95th percentile marked."""
+    delays = delays_seconds.dropna()
+    figure, axes = plt.subplots(figsize=(6, 3))
+    axes.hist(delays, bins=20, color="#8ab17d")
+    for quantile, style in ((0.5, "-"), (0.95, "--")):
+        value = delays.quantile(quantile)
+        axes.axvline(value, color="#264653", linestyle=style, label=f"p{int(quantile * 100)} {value:.1f} s")
+    axes.set_title("Freshness: DynamoDB write to row in Athena")
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("orders")
+    axes.legend(frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _finish(figure, "freshness")
+
+
+def cost_by_service(estimate: pd.DataFrame) -> Figure:
+    """Horizontal bars of the estimated cost per service (columns service, dollars)."""
+    ordered = estimate.sort_values("dollars")
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.barh(ordered["service"], ordered["dollars"], color="#e76f51")
+    axes.set_title("Estimated cost per participant")
+    axes.set_xlabel("US dollars")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _finish(figure, "cost_by_service")

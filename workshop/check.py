@@ -161,3 +161,26 @@ def current_state_query(conn: Connection, current_state_sql: Any) -> None:
                     f"{comparison}. Keep only each order's newest change (row_number() over the order's changes, "
                     "newest sequence number first: compare length(sequence_number), then the string), and drop "
                     "orders whose newest change is a delete.")
+
+
+def percentiles(delays: Any, p50: Any, p95: Any) -> None:
+    """Notebook 09: p50 and p95 are the median and 95th percentile of the delays, in seconds."""
+    import pandas as pd
+
+    if p50 is None or p95 is None:
+        return _verdict(False, "", "set p50 and p95.")
+    expected = pd.Series(delays).dropna().quantile([0.5, 0.95]).tolist()
+    ok = abs(float(p50) - expected[0]) < 0.05 and abs(float(p95) - expected[1]) < 0.05
+    return _verdict(ok, "p50 and p95 are right: half of the orders were queryable within p50 seconds, "
+                        "19 out of 20 within p95.",
+                    "use delays.quantile(0.5) and delays.quantile(0.95) (dropna() first).")
+
+
+def full_day_cost(full_day_total: Any) -> None:
+    """Notebook 10: the estimate for 20 participants over an 8-hour day."""
+    from workshop.cost import Usage, estimate
+
+    expected = estimate(Usage(hours=8), participants=20).total
+    ok = isinstance(full_day_total, (int, float)) and abs(full_day_total - expected) < 0.01
+    return _verdict(ok, f"a full day for 20 people is about ${expected:.2f}.",
+                    "use estimate(Usage(hours=8), participants=20).total.")

@@ -25,6 +25,8 @@ CATCH_UP: list[tuple[str, str, Callable[[Connection], object]]] = [
     ("08", "Athena workgroup", athena.ensure_workgroup),
 ]
 NOTEBOOKS = [f"{n:02d}" for n in range(11)]
+# The teardown notebook deletes everything, so there is nothing to catch up on before it.
+TEARDOWN_NOTEBOOK = "10"
 
 
 def catch_up(conn: Connection, notebook: str, *, verbose: bool = True) -> list[str]:
@@ -45,7 +47,7 @@ def start(notebook: str) -> Connection:
     """Connect, print mode/account/region/participant, and catch up to `notebook`."""
     conn = connect()
     print(conn.describe())
-    if notebook > "00":
+    if "00" < notebook < TEARDOWN_NOTEBOOK:
         print(f"Making sure everything before notebook {notebook} exists:")
         if not catch_up(conn, notebook):
             print("  nothing to create yet")

@@ -347,6 +347,7 @@ def write_changes(
     rate: float | None = None,
     progress: bool = True,
     max_retries: int = 8,
+    ledger: Ledger | None = None,
 ) -> Ledger:
     """Write changes to a DynamoDB table with batch_write_item, and return the ledger of what was written.
 
@@ -358,6 +359,8 @@ def write_changes(
         progress: show a progress bar (it renders in notebooks as well as terminals).
         max_retries: how often to resend items DynamoDB returns as UnprocessedItems (throttling), waiting
             0.05 s, 0.1 s, 0.2 s ... (at most 2 s) in between.
+        ledger: record into this ledger, batch by batch, instead of a new one; another thread can
+            follow a load that is still running (notebook 09 measures freshness that way).
 
     Raises:
         RunAlreadyWrittenError: the table already holds orders these changes insert (a second write of the
@@ -372,7 +375,7 @@ def write_changes(
     _check_rate(rate)
     _check_count(max_retries, name="max_retries")
     client = client or (boto3_session or boto3.Session()).client("dynamodb")
-    ledger = Ledger(table_name)
+    ledger = Ledger(table_name) if ledger is None else ledger
     batch_size = BATCH_LIMIT if rate is None else max(1, min(BATCH_LIMIT, int(rate * PACING_INTERVAL)))
     start, sent = time.monotonic(), 0
     try:

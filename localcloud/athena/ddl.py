@@ -153,7 +153,9 @@ class CatalogStatements:
             return self._drop_database(statement, text)
         if isinstance(statement, exp.Drop) and statement.kind in ("TABLE", "VIEW"):
             return self._drop_table(statement, database, text)
-        raise not_supported(f"The statement {statement.key.upper()} {statement.args.get('kind') or ''}".strip())
+        words = statement.name if isinstance(statement, exp.Command) else \
+            f"{statement.key.upper()} {statement.args.get('kind') or ''}".strip()
+        raise not_supported(f"The statement {words}")
 
     def _create_database(self, statement: exp.Create) -> CatalogResult:
         target = statement.this

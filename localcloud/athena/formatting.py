@@ -249,6 +249,8 @@ def _text(value: Any, float32: bool = False) -> str:
 
 def java_double(value: float) -> str:
     """Java's Double.toString: what Trino prints. 1234.5 -> "1234.5", 1e10 -> "1.0E10", 1e-4 -> "1.0E-4"."""
+    if 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # the same shortest digits, and Python writes this range without an exponent too
     return _java_floating(value, repr(value))
 
 

@@ -380,7 +380,7 @@ CORPUS: list[CorpusQuery] = [
                 lambda d: counts(d.events.ts.dt.hour, "h")),
     CorpusQuery("events_by_weekday",
                 "SELECT day_of_week(from_iso8601_timestamp(event_time)) AS dow, count(*) AS n FROM orders GROUP BY 1",
-                lambda d: counts(d.events.ts.dt.dayofweek + 1, "dow")),
+                lambda d: counts(d.events.ts.dt.day_of_week + 1, "dow")),
     CorpusQuery("events_per_day",
                 "SELECT date_trunc('day', from_iso8601_timestamp(event_time)) AS day, count(*) AS n FROM orders "
                 "GROUP BY 1",

@@ -237,7 +237,7 @@ def test_a_column_of_two_joined_tables_is_ambiguous():
 
 
 def test_comparing_a_string_with_a_number_is_a_type_mismatch():
-    with pytest.raises(QueryError, match=r"TYPE_MISMATCH: line 1:21: Cannot apply operator: varchar = integer"):
+    with pytest.raises(QueryError, match=r"TYPE_MISMATCH: line 1:23: Cannot apply operator: varchar = integer"):
         translated("SELECT a FROM t WHERE dt = 1")
     with pytest.raises(QueryError, match=r"Cannot apply operator: integer > varchar\(1\)"):
         translated("SELECT a FROM t WHERE a > '1'")
