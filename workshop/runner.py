@@ -8,6 +8,7 @@ change log matches DynamoDB row for row.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import awswrangler as wr
 import nbformat
 
-from workshop import course, datagen, verify
+from workshop import course, datagen, teardown, verify
 from workshop.notebooks import SOLUTIONS_DIR
 from workshop.session import PROJECT_ROOT, Connection, connect
 from workshop.steps import glue
@@ -101,7 +102,10 @@ def run_course() -> RunSummary:
     started = time.monotonic()
     conn = connect()
     print(conn.describe())
+    # Start from nothing, so the run shows the whole course; only this participant's resources go.
+    teardown.teardown(conn, progress=False)
     CHARTS_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ["WORKSHOP_CHARTS_DIR"] = str(CHARTS_DIR)  # the notebooks' kernels inherit it
     solutions = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_*.ipynb"))
     before_teardown = [p for p in solutions if p.name[:2] < TEARDOWN_NOTEBOOK]
     executed = []

@@ -173,8 +173,8 @@ def test_charger_line_is_compact_json_with_the_columns_in_table_order():
         '"event_id":"9f2c6a1e0d8b4f7e8a3c5b1d2e4f6a8b"}\n')
 
 
-@pytest.mark.parametrize("text", ['Sam\'s "Best" Charger', "back\\slash\\", "Café ☕ 充電器 \U0001F50C", "tab\tnew\nline\x00",
-                                  "</script>\u2028"])
+@pytest.mark.parametrize("text", ['Sam\'s "Best" Charger', "back\\slash\\", "Café ☕ 充電器 \U0001F50C",
+                                  "tab\tnew\nline\x00", "</script>\u2028"])
 def test_strings_with_quotes_backslashes_and_unicode_come_back_unchanged(text):
     record = stream_record(new_image=order_image(orderid=text, product_name=text))
     record["eventID"] = record["dynamodb"]["SequenceNumber"] = text
@@ -329,8 +329,9 @@ def test_records_across_several_groups_each_get_their_own_line():
     [b'{"a":[{}', b'{}]},{}'],
 ], ids=["two-objects", "two-numbers", "array-breakout", "string-spanning-two-records", "bracket-spanning"])
 def test_payloads_that_are_not_one_json_value_fail_alone(payloads, capsys):
-    """Each record is parsed on its own: payloads that would merge or split in a joined JSON array cannot shift lines."""
-    good = [as_data(stream_record(new_image=order_image(orderid=f"good-{index}"))) for index in range(len(payloads) + 1)]
+    """Each record is parsed on its own: payloads that would merge or split in a joined JSON array shift no line."""
+    good = [as_data(stream_record(new_image=order_image(orderid=f"good-{index}")))
+            for index in range(len(payloads) + 1)]
     datas = [good[0]]
     for payload, next_good in zip(payloads, good[1:]):
         datas += [as_data(payload), next_good]
