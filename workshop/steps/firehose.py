@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from workshop.session import Connection
 from workshop.steps import iam, pipes
@@ -47,33 +47,42 @@ def ensure_delivery_stream(conn: Connection, buffer_seconds: int = DEFAULT_BUFFE
     A new delivery stream reads Kinesis from LATEST, so changes already in the stream never reach
     S3. When this call creates it, the pipe is recreated to replay the table's stream history.
     """
-    firehose = conn.client("firehose")
-    name = conn.config.firehose_name
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=name)
-    except firehose.exceptions.ResourceNotFoundException:
-        role_arn = iam.ensure_role(conn, "firehose")
-        iam.retry_while_role_propagates(lambda: firehose.create_delivery_stream(
-            DeliveryStreamName=name,
-            DeliveryStreamType="KinesisStreamAsSource",
-            KinesisStreamSourceConfiguration={
-                "KinesisStreamARN": conn.config.kinesis_stream_arn(conn.account_id),
-                "RoleARN": role_arn,
-            },
-            ExtendedS3DestinationConfiguration=destination_settings(conn, role_arn, buffer_seconds),
-            Tags=conn.config.tag_list(),
-        ), what=f"delivery stream {name}")
-        active = wait_for_active(conn)
+    created = _create_if_missing(conn, conn.config.firehose_name,
+                                 lambda role_arn: destination_settings(conn, role_arn, buffer_seconds))
+    active = wait_for_active(conn)
+    if created:
         pipes.replay_from_trim_horizon(conn)
-        return active
-    return wait_for_active(conn)
+    return active
 
 
-def wait_for_active(conn: Connection) -> dict[str, Any]:
+def wait_for_active(conn: Connection, name: str | None = None) -> dict[str, Any]:
+    """Wait until the delivery stream (default: the course's main one) is ACTIVE; return its description."""
     firehose = conn.client("firehose")
-    name = conn.config.firehose_name
+    name = name or conn.config.firehose_name
     return wait_until(lambda: _active(firehose, name), what=f"delivery stream {name} to be ACTIVE", timeout=300,
                       hint="Creating a delivery stream takes a few minutes on AWS; check its status in the console.")
+
+
+def _create_if_missing(conn: Connection, name: str, destination: Callable[[str], dict[str, Any]]) -> bool:
+    """Create a Kinesis-sourced delivery stream unless it exists; True if this call created it."""
+    firehose = conn.client("firehose")
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=name)
+        return False
+    except firehose.exceptions.ResourceNotFoundException:
+        pass
+    role_arn = iam.ensure_role(conn, "firehose")
+    iam.retry_while_role_propagates(lambda: firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={
+            "KinesisStreamARN": conn.config.kinesis_stream_arn(conn.account_id),
+            "RoleARN": role_arn,
+        },
+        ExtendedS3DestinationConfiguration=destination(role_arn),
+        Tags=conn.config.tag_list(),
+    ), what=f"delivery stream {name}")
+    return True
 
 
 def _active(firehose: Any, name: str) -> dict[str, Any] | None:
@@ -101,21 +110,5 @@ def hive_destination_settings(conn: Connection, role_arn: str,
 
 def ensure_hive_delivery_stream(conn: Connection) -> dict[str, Any]:
     """Create the second delivery stream, which writes year=/month=/day=/hour= folders, and wait for it."""
-    firehose = conn.client("firehose")
-    name = conn.config.hive_firehose_name
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=name)
-    except firehose.exceptions.ResourceNotFoundException:
-        role_arn = iam.ensure_role(conn, "firehose")
-        iam.retry_while_role_propagates(lambda: firehose.create_delivery_stream(
-            DeliveryStreamName=name,
-            DeliveryStreamType="KinesisStreamAsSource",
-            KinesisStreamSourceConfiguration={
-                "KinesisStreamARN": conn.config.kinesis_stream_arn(conn.account_id),
-                "RoleARN": role_arn,
-            },
-            ExtendedS3DestinationConfiguration=hive_destination_settings(conn, role_arn),
-            Tags=conn.config.tag_list(),
-        ), what=f"delivery stream {name}")
-    return wait_until(lambda: _active(firehose, name), what=f"delivery stream {name} to be ACTIVE", timeout=300,
-                      hint="Creating a delivery stream takes a few minutes on AWS; check its status in the console.")
+    _create_if_missing(conn, conn.config.hive_firehose_name, lambda role_arn: hive_destination_settings(conn, role_arn))
+    return wait_for_active(conn, conn.config.hive_firehose_name)
