@@ -55,8 +55,8 @@ class RunSummary:
         return "\n".join([
             "Course run summary",
             f"  notebooks executed    {len(self.notebooks)} ({', '.join(self.notebooks) or 'none found'})",
-            f"  changes generated     {self.changes_written}",
-            f"  changes delivered     {self.changes_delivered} distinct event ids in S3",
+            f"  changes generated     {self.changes_written} by the final check (the notebooks wrote more)",
+            f"  changes delivered     {self.changes_delivered} distinct event ids in S3, notebooks included",
             f"  failed records        {self.failed_records}",
             f"  rows in Athena        {self.athena_rows} (current state)",
             f"  projection            {self.projection}",
