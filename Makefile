@@ -30,10 +30,14 @@ test: venv
 	$(NBVAL) --nbval solutions --nbval-sanitize-with tests/notebooks/sanitize.cfg
 	$(NBVAL) --nbval-lax notebooks
 
-## lab: start localcloud in the background, then JupyterLab on the notebooks
+# JupyterLab refuses to run as root (containers, CI) unless told to.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+## lab: start localcloud in the background, then JupyterLab on the first learner notebook
 lab: venv
 	$(BIN)/python -m localcloud start --port $(PORT)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir .
+	LOCALCLOUD_PORT=$(PORT) $(BIN)/jupyter lab --ip 127.0.0.1 --notebook-dir . $(ALLOW_ROOT) \
+		--ServerApp.default_url=/lab/tree/notebooks/00_setup.ipynb
 
 ## notebooks: regenerate the learner notebooks in notebooks/ from solutions/
 notebooks: venv

@@ -51,12 +51,17 @@ def running_instance() -> tuple[int, str] | None:
 
 
 def start(host: str, port: int) -> int:
-    existing = running_instance()
-    if existing:
-        print(f"localcloud is already running on {existing[1]} (pid {existing[0]})")
-        return 0
-    home().mkdir(parents=True, exist_ok=True)
     endpoint = f"http://{host}:{port}"
+    existing = running_instance()
+    if existing and existing[1] == endpoint:
+        print(f"localcloud is already running on {endpoint} (pid {existing[0]})")
+        return 0
+    if existing:
+        print(f"localcloud is already running on {existing[1]} (pid {existing[0]}), not on {endpoint}. "
+              f"Stop it first (`python -m localcloud stop`, or `make down`), or use port "
+              f"{existing[1].rsplit(':', 1)[1]}.", file=sys.stderr)
+        return 1
+    home().mkdir(parents=True, exist_ok=True)
     with logfile().open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "serve", "--host", host, "--port", str(port),
