@@ -252,7 +252,7 @@ class QueryEngine:
                                                         parameters=parameters))
         if partitions:
             self.statements.add_partitions(database, name, partitions)
-        manifest = self._write_manifest(request, uris)
+        manifest = self._write_manifest(request, uris, folder="tables/")
         return QueryOutcome("DDL", "CREATE_TABLE_AS_SELECT", [ROWS_COLUMN], [[str(written)]], plan.bytes_scanned,
                             manifest)
 
@@ -330,11 +330,15 @@ class QueryEngine:
                     partitions[tuple(values)] = f"s3://{bucket}/{prefix}{folders}"
         return int(written or 0), uris, [(list(values), where) for values, where in partitions.items()]
 
-    def _write_manifest(self, request: _Request, uris: list[str]) -> str | None:
-        """<output>/<query_id>-manifest.csv: the objects the statement wrote, one URI per line."""
+    def _write_manifest(self, request: _Request, uris: list[str], folder: str = "") -> str | None:
+        """<output>/[folder]<query_id>-manifest.csv: the objects the statement wrote, one URI per line.
+
+        Athena puts a CTAS manifest under tables/, next to the CTAS result's metadata file, which
+        awswrangler finds (and deletes) from the manifest's name.
+        """
         if not request.output_location:
             return None
-        manifest = _output_folder(request, f"{request.query_id}-manifest.csv")
+        manifest = _output_folder(request, f"{folder}{request.query_id}-manifest.csv")
         bucket, key = split_s3_uri(manifest)
         self.storage.write(bucket, key, "".join(f"{uri}\n" for uri in uris).encode())
         return manifest

@@ -236,6 +236,7 @@ def test_ctas_writes_the_table_and_reports_its_row_count_and_manifest(athena, s3
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
     assert (execution["StatementType"], execution["SubstatementType"]) == ("DDL", "CREATE_TABLE_AS_SELECT")
     assert execution["ResultConfiguration"]["OutputLocation"] == f"{output}tables/{query_id}"
+    assert execution["Statistics"]["DataManifestLocation"].endswith(f"tables/{query_id}-manifest.csv")
     manifest_bucket, _, manifest_key = execution["Statistics"]["DataManifestLocation"][5:].partition("/")
     written = s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read().decode().split()
     assert len(written) == 1 and written[0].startswith(f"{output}tables/{query_id}/")
