@@ -8,8 +8,22 @@ from __future__ import annotations
 
 from typing import Callable
 
+from workshop import datagen, verify
+from workshop.safety import confirm_account
 from workshop.session import Connection, connect
 from workshop.steps import athena, dynamodb, firehose, glue, kinesis, lambda_function, pipes, s3
+
+# Orders written by catch-up when nothing has reached S3 yet, so the crawler has something to read.
+SAMPLE_ORDERS = 50
+
+
+def sample_orders_delivered(conn: Connection) -> int:
+    """Make sure some changes are in S3: write SAMPLE_ORDERS orders if nothing was delivered yet."""
+    delivered = verify.delivered_changes(conn)
+    if len(delivered):
+        return len(delivered)
+    datagen.run(SAMPLE_ORDERS, table_name=conn.config.table_name, client=conn.client("dynamodb"), progress=False)
+    return len(verify.wait_for_delivery(conn, verify.stream_record_count(conn)))
 
 # (notebook that creates it, what it creates, how). Catch-up for NN runs every entry from a notebook before NN.
 CATCH_UP: list[tuple[str, str, Callable[[Connection], object]]] = [
@@ -20,6 +34,7 @@ CATCH_UP: list[tuple[str, str, Callable[[Connection], object]]] = [
     ("06", "S3 bucket", s3.ensure_bucket),
     ("06", "Firehose delivery stream", firehose.ensure_delivery_stream),
     ("07", "Hive-partitioned delivery stream", firehose.ensure_hive_delivery_stream),
+    ("07", "changes delivered to S3", sample_orders_delivered),
     ("07", "Glue database, classifier and crawler", glue.ensure_crawler),
     ("07", "crawled tables", glue.ensure_tables),
     ("08", "Athena workgroup", athena.ensure_workgroup),
@@ -47,6 +62,7 @@ def start(notebook: str) -> Connection:
     """Connect, print mode/account/region/participant, and catch up to `notebook`."""
     conn = connect()
     print(conn.describe())
+    confirm_account(conn)
     if "00" < notebook < TEARDOWN_NOTEBOOK:
         print(f"Making sure everything before notebook {notebook} exists:")
         if not catch_up(conn, notebook):

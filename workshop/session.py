@@ -84,7 +84,7 @@ def _connect_aws(config: Config) -> Connection:
 
 def _connect_local(config: Config) -> Connection:
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{config.localcloud_port}"
-    _require_loopback(endpoint)
+    require_loopback(endpoint)
     if not _answers(endpoint):
         _start_localcloud(endpoint)
     # Set the standard variables so awswrangler and pyathena (which build their own clients) follow.
@@ -95,7 +95,7 @@ def _connect_local(config: Config) -> Connection:
     return Connection(config=config, session=session, endpoint_url=endpoint)
 
 
-def _require_loopback(endpoint: str) -> None:
+def require_loopback(endpoint: str) -> None:
     host = urlparse(endpoint).hostname or ""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
