@@ -1,0 +1,402 @@
+"""How fast and how fresh is the course's pipeline on localcloud, and how fast does localcloud start?
+
+One run measures three things, each against a baseline measured in the same run (the machine is shared):
+
+1. Throughput. 10,000 changes written with batch_write_item into the course's real pipeline (table + stream ->
+   pipe -> Kinesis -> Firehose with the course transform Lambda -> S3, built by the workshop's own ensure_*
+   steps), in changes per second from the first write to the last change visible in S3. Baseline: the same
+   10,000-change load (same item shape, same client code) into a table with a stream but no pipe, measured
+   before and after the pipeline load; the ratio is taken against the faster of the two. Goal: >= 0.9.
+2. Freshness. 200 changes/s for 20 s; per change, the time the S3 object holding it was first listed minus the
+   ledger's written_at. Goal: p95 <= 2 s. The buffer interval sets the expected delay, so p95 is also given
+   as a multiple of it.
+3. Cold start. `python -m localcloud serve` in a new process until DynamoDB list_tables answers, 5 times;
+   the median against a bare `python -c pass` measured in the same run. Goal: <= 1.5 s.
+
+Nothing may be lost: every change must reach S3 under orders/, identified by its DynamoDB eventID; distinct
+event_ids in S3 are compared with the table stream's records and with the ledgers. Firehose uses a 1 s buffer
+(and 1 s Lambda buffer) so the figures are not dominated by buffering. localcloud runs as its own process, as
+`python -m localcloud start` runs it for the course. A 200-change warm-up (it starts the Lambda worker) is not
+timed. About a minute in all. Run:  .venv/bin/python bench/pipeline.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import EndpointConnectionError
+
+from localcloud.server import client_environment
+from workshop import course, datagen, verify
+from workshop.config import DATA_FOLDER, Config
+from workshop.session import Connection, connect
+from workshop.steps import firehose, s3
+
+THROUGHPUT_CHANGES = 10_000
+WARM_UP_CHANGES = 200  # starts the Lambda worker and opens every connection before anything is timed
+FRESHNESS_RATE = 200  # changes per second
+FRESHNESS_SECONDS = 20
+BUFFER_SECONDS = 1
+POLL_SECONDS = 0.1  # how often S3 is listed: a change is seen at most this much (plus one listing) late
+DELIVERY_TIMEOUT_SECONDS = 120
+COLD_STARTS = 5
+SERVER_START_TIMEOUT_SECONDS = 30
+
+THROUGHPUT_RATIO_GOAL = 0.9
+FRESHNESS_P95_GOAL_SECONDS = 2.0
+COLD_START_GOAL_SECONDS = 1.5
+
+
+# ---- a localcloud server in its own process --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int, state_dir: Path) -> subprocess.Popen:
+    """`python -m localcloud serve` in the background; its output goes to state_dir/server.log."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / "server.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "serve", "--port", str(port), "--state-dir", str(state_dir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGTERM shuts localcloud down like Ctrl-C (engines stop, Lambda workers end)."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def server_failed(process: subprocess.Popen, state_dir: Path) -> RuntimeError:
+    log = (state_dir / "server.log").read_text(errors="replace")[-2000:]
+    return RuntimeError(f"localcloud exited with code {process.returncode} during start-up. Its log ends:\n{log}")
+
+
+def wait_until_healthy(process: subprocess.Popen, endpoint: str, state_dir: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise server_failed(process, state_dir)
+        try:
+            with urllib.request.urlopen(f"{endpoint}/_localcloud/health", timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise RuntimeError(f"localcloud did not answer on {endpoint} within {SERVER_START_TIMEOUT_SECONDS} s; "
+                       f"see {state_dir / 'server.log'}.")
+
+
+# ---- 3. cold start -----------------------------------------------------------------------------------------
+
+
+def cold_start_seconds(state_dir: Path) -> float:
+    """Seconds from launching `python -m localcloud serve` to the first successful DynamoDB list_tables."""
+    port = free_port()
+    # The client is built before the clock starts: its own set-up is not the server's start-up.
+    dynamodb = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                            aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
+                            config=BotoConfig(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=10))
+    started = time.perf_counter()
+    process = start_server(port, state_dir)
+    try:
+        while True:
+            try:
+                dynamodb.list_tables()
+                return time.perf_counter() - started
+            except EndpointConnectionError:
+                if process.poll() is not None:
+                    raise server_failed(process, state_dir) from None
+                if time.perf_counter() - started > SERVER_START_TIMEOUT_SECONDS:
+                    raise
+                time.sleep(0.01)
+    finally:
+        stop_server(process)
+
+
+def interpreter_start_seconds() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+# ---- watching S3 -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveredChange:
+    orderid: str
+    event_name: str
+    sequence_number: int
+    seen_at: float  # wall-clock time of the first listing that showed an object holding this change
+
+
+class DeliveryWatcher:
+    """Lists orders/ in the bucket, reads each new object once, and notes when each event_id was first seen."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.s3 = conn.client("s3")
+        self.bucket = conn.bucket
+        self.read_keys: set[str] = set()
+        self.changes: dict[str, DeliveredChange] = {}  # event_id -> its first delivery
+        self.event_ids_by_run: dict[str, set[str]] = defaultdict(set)  # run id (orderid prefix) -> event_ids
+
+    def poll(self) -> None:
+        keys = [entry["Key"]
+                for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                               Prefix=f"{DATA_FOLDER}/")
+                for entry in page.get("Contents", [])]
+        seen_at = time.time()
+        for key in keys:
+            if key not in self.read_keys:
+                self._read(key, seen_at)
+                self.read_keys.add(key)
+
+    def _read(self, key: str, seen_at: float) -> None:
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
+        for line in body.splitlines():
+            row = json.loads(line)
+            if row["event_id"] not in self.changes:
+                self.changes[row["event_id"]] = DeliveredChange(row["orderid"], row["event_name"],
+                                                                int(row["sequence_number"]), seen_at)
+                self.event_ids_by_run[run_id_of(row["orderid"])].add(row["event_id"])
+
+    def delivered(self, ledger: datagen.Ledger) -> list[DeliveredChange]:
+        """The changes of this ledger's run seen so far (one per event_id)."""
+        return [self.changes[event_id] for event_id in self.event_ids_by_run[run_id_of(ledger.entries[0].orderid)]]
+
+    def wait_for(self, ledger: datagen.Ledger, timeout: float = DELIVERY_TIMEOUT_SECONDS) -> list[DeliveredChange]:
+        """Poll until every change of the ledger has been seen; raise, with the count, if that takes too long."""
+        deadline = time.monotonic() + timeout
+        while len(self.delivered(ledger)) < len(ledger):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(self.delivered(ledger))} of {len(ledger)} changes reached "
+                                   f"s3://{self.bucket}/{DATA_FOLDER}/ within {timeout:.0f} s")
+            time.sleep(POLL_SECONDS)
+            self.poll()
+        return self.delivered(ledger)
+
+
+def run_id_of(orderid: str) -> str:
+    """Order ids are '<run id>-<number>', so the prefix tells which load a change belongs to."""
+    return orderid.split("-", 1)[0]
+
+
+# ---- loads -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    ledger: datagen.Ledger
+    started: float  # wall clock just before the first request
+    written: float  # wall clock when the last batch was accepted
+
+    @property
+    def write_seconds(self) -> float:
+        return self.written - self.started
+
+
+def write_load(conn: Connection, count: int, seed: int, rate: float | None = None,
+               watcher: DeliveryWatcher | None = None) -> Load:
+    """Write count changes (datagen.run, as the notebooks do); with a watcher, poll S3 in the meantime."""
+    client = conn.client("dynamodb")
+    result: dict[str, Any] = {}
+
+    def write() -> None:
+        try:
+            result["ledger"] = datagen.run(count, table_name=conn.config.table_name, client=client, seed=seed,
+                                           rate=rate, progress=False)
+        except Exception as error:  # handed to the main thread, which raises it
+            result["error"] = error
+
+    writer = threading.Thread(target=write, name=f"load-{seed}")
+    started = time.time()
+    writer.start()
+    while writer.is_alive():
+        writer.join(timeout=POLL_SECONDS)
+        if watcher is not None:
+            watcher.poll()
+    if "error" in result:
+        raise result["error"]
+    ledger = result["ledger"]
+    return Load(ledger, started, max(entry.written_at for entry in ledger).timestamp())
+
+
+def check_identity(ledger: datagen.Ledger, delivered: list[DeliveredChange]) -> None:
+    """Each ledger change was delivered as exactly one event with the same order and operation."""
+    if Counter((c.orderid, c.event_name) for c in delivered) != Counter((e.orderid, e.op) for e in ledger):
+        raise RuntimeError("the changes in S3 are not the changes written (order ids or event names differ)")
+
+
+def freshness_delays(ledger: datagen.Ledger, delivered: list[DeliveredChange]) -> list[float]:
+    """Seconds from each change's write to the first listing of its object.
+
+    The k-th change of an order in the ledger is the k-th stream record of that order, by sequence number.
+    """
+    by_order: dict[str, list[DeliveredChange]] = defaultdict(list)
+    for change in delivered:
+        by_order[change.orderid].append(change)
+    for changes in by_order.values():
+        changes.sort(key=lambda change: change.sequence_number)
+    position: Counter[str] = Counter()
+    delays = []
+    for entry in ledger:
+        change = by_order[entry.orderid][position[entry.orderid]]
+        position[entry.orderid] += 1
+        if change.event_name != entry.op:
+            raise RuntimeError(f"order {entry.orderid}: the ledger says {entry.op}, S3 says {change.event_name}")
+        delays.append(change.seen_at - entry.written_at.timestamp())
+    return delays
+
+
+# ---- the measurements --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    goal: str
+    met: bool
+
+
+def build_pipeline(conn: Connection) -> None:
+    """The course's pipeline, through the course's steps: catch-up to notebook 06, then the delivery stream."""
+    course.catch_up(conn, "06", verbose=False)  # table + stream, Kinesis stream, pipe, transform Lambda
+    s3.ensure_bucket(conn)
+    firehose.ensure_delivery_stream(conn, buffer_seconds=BUFFER_SECONDS)
+
+
+def measure_pipeline(pipeline: Connection, raw: Connection) -> tuple[list[Figure], list[str]]:
+    """Warm up, then throughput, freshness and the loss check, on one pipeline and one raw table."""
+    watcher = DeliveryWatcher(pipeline)
+    warm_up = write_load(pipeline, WARM_UP_CHANGES, seed=1, watcher=watcher)
+    write_load(raw, WARM_UP_CHANGES, seed=1)
+    watcher.wait_for(warm_up.ledger)
+    throughput, throughput_notes, load = measure_throughput(pipeline, raw, watcher)
+    freshness, freshness_notes, fresh = measure_freshness(pipeline, watcher)
+    lost, compared = check_nothing_lost(pipeline, watcher, [warm_up, load, fresh])
+    figures = [throughput, Figure("changes lost", str(lost), "0", lost == 0), freshness]
+    return figures, throughput_notes + freshness_notes + [compared]
+
+
+def measure_throughput(pipeline: Connection, raw: Connection,
+                       watcher: DeliveryWatcher) -> tuple[Figure, list[str], Load]:
+    """Changes/s from the first write to the last change in S3, against raw ingest measured before and after."""
+    raw_before = write_load(raw, THROUGHPUT_CHANGES, seed=2)
+    load = write_load(pipeline, THROUGHPUT_CHANGES, seed=2, watcher=watcher)
+    delivered = watcher.wait_for(load.ledger)
+    raw_after = write_load(raw, THROUGHPUT_CHANGES, seed=3)
+    check_identity(load.ledger, delivered)
+    last_seen = max(change.seen_at for change in delivered)
+    end_to_end = len(load.ledger) / (last_seen - load.started)
+    raw_rates = [len(r.ledger) / r.write_seconds for r in (raw_before, raw_after)]
+    ratio = end_to_end / max(raw_rates)
+    write_rate = len(load.ledger) / load.write_seconds
+    notes = [f"throughput: {len(load.ledger):,} changes {load.ledger.counts()}; the writes took "
+             f"{load.write_seconds:.2f} s ({write_rate:,.0f}/s, {write_rate / max(raw_rates):.2f}x raw ingest, with "
+             f"the pipeline running), then {last_seen - load.written:.2f} s more until the last change was in S3",
+             f"raw batch_write_item ingest (table with stream, no pipe): {raw_rates[0]:,.0f}/s before, "
+             f"{raw_rates[1]:,.0f}/s after; the ratio uses the faster"]
+    figure = Figure("end-to-end throughput / raw ingest",
+                    f"{ratio:.2f} ({end_to_end:,.0f} vs {max(raw_rates):,.0f} changes/s)",
+                    f">= {THROUGHPUT_RATIO_GOAL}", ratio >= THROUGHPUT_RATIO_GOAL)
+    return figure, notes, load
+
+
+def measure_freshness(pipeline: Connection, watcher: DeliveryWatcher) -> tuple[Figure, list[str], Load]:
+    """Write -> first listing of the object holding the change, at a steady rate."""
+    fresh = write_load(pipeline, FRESHNESS_RATE * FRESHNESS_SECONDS, seed=4, rate=FRESHNESS_RATE, watcher=watcher)
+    delivered = watcher.wait_for(fresh.ledger)
+    check_identity(fresh.ledger, delivered)
+    delays = freshness_delays(fresh.ledger, delivered)
+    cuts = statistics.quantiles(delays, n=20, method="inclusive")
+    p50, p95 = cuts[9], cuts[18]
+    notes = [f"freshness: {len(fresh.ledger):,} changes at {len(fresh.ledger) / fresh.write_seconds:.0f}/s for "
+             f"{fresh.write_seconds:.1f} s; min {min(delays):.2f} s, max {max(delays):.2f} s; a change is seen up "
+             f"to {POLL_SECONDS} s (one listing period) after its object is written"]
+    figure = Figure("freshness p50 / p95",
+                    f"{p50:.2f} s / {p95:.2f} s (p95 = {p95 / BUFFER_SECONDS:.1f}x the {BUFFER_SECONDS} s buffer)",
+                    f"p95 <= {FRESHNESS_P95_GOAL_SECONDS} s", p95 <= FRESHNESS_P95_GOAL_SECONDS)
+    return figure, notes, fresh
+
+
+def check_nothing_lost(conn: Connection, watcher: DeliveryWatcher, loads: list[Load]) -> tuple[int, str]:
+    """(changes lost, what was compared): distinct event_ids in S3 against the records in the table's stream."""
+    watcher.poll()
+    written = sum(len(load.ledger) for load in loads)
+    in_stream = verify.stream_record_count(conn)
+    if in_stream != written:
+        raise RuntimeError(f"the table's stream holds {in_stream} records, but the ledgers hold {written} changes")
+    in_s3 = len(watcher.changes)
+    failed = len(verify.failed_records(conn))
+    return in_stream - in_s3, (f"loss check: {in_s3:,} distinct event_ids in S3, {in_stream:,} records in the "
+                               f"table's stream, {written:,} changes in the ledgers, {failed} failed records")
+
+
+def measure_cold_start(scratch: Path) -> tuple[list[Figure], list[str]]:
+    interpreter = statistics.median(interpreter_start_seconds() for _ in range(COLD_STARTS))
+    starts = [cold_start_seconds(scratch / f"cold-{attempt}") for attempt in range(COLD_STARTS)]
+    median = statistics.median(starts)
+    figure = Figure("cold start, serve -> first list_tables (median)",
+                    f"{median:.2f} s ({median / interpreter:.0f}x a bare `python -c pass`: {interpreter:.3f} s)",
+                    f"<= {COLD_START_GOAL_SECONDS} s", median <= COLD_START_GOAL_SECONDS)
+    return [figure], [f"cold starts: {', '.join(f'{s:.2f}' for s in starts)} s"]
+
+
+def main() -> None:
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        cold_figures, cold_notes = measure_cold_start(scratch)
+
+        port = free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        state_dir = scratch / "pipeline"
+        server = start_server(port, state_dir)
+        try:
+            wait_until_healthy(server, endpoint, state_dir)
+            os.environ.update(client_environment(endpoint))
+            pipeline = connect(Config(participant="benchpipe", localcloud_port=port))
+            raw = connect(Config(participant="benchraw", localcloud_port=port))
+            build_pipeline(pipeline)
+            course.catch_up(raw, "02", verbose=False)  # the raw table: same table and stream, no pipe
+            pipeline_figures, pipeline_notes = measure_pipeline(pipeline, raw)
+        finally:
+            stop_server(server)
+
+    print(f"\nFirehose buffer: {BUFFER_SECONDS} s (BufferingHints and the Lambda processor); localcloud in its "
+          f"own process; S3 listed every {POLL_SECONDS} s")
+    for note in pipeline_notes + cold_notes:
+        print(note)
+    print()
+    for figure in pipeline_figures + cold_figures:
+        print(f"{'PASS' if figure.met else 'FAIL'}  {figure.name}: {figure.value}   goal {figure.goal}")
+    print(f"\ntotal run time {time.monotonic() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
