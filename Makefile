@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 4566
 
-.PHONY: run test lab notebooks bench up down status venv clean
+.PHONY: run test lab notebooks bench up down status venv chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=/path/to/python3.11")'
@@ -24,11 +24,25 @@ run: venv
 
 NBVAL := $(BIN)/python -m pytest -p tests.notebooks.localcloud_plugin
 
-## test: the full test suite: unit, localcloud fidelity and pipeline tests, then the notebooks with nbval
-test: venv
+## test: the full test suite: unit, localcloud fidelity, pipeline and browser tests, then the notebooks with nbval
+test: venv chromium
 	$(BIN)/python -m pytest
 	$(NBVAL) --nbval solutions --nbval-sanitize-with tests/notebooks/sanitize.cfg
 	$(NBVAL) --nbval-lax notebooks
+
+# tests/browser drives Debian's chromium: Playwright's own browser download needs a network this kit does not assume.
+CHROMIUM := /usr/bin/chromium
+INSTALL_CHROMIUM := apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+## chromium: install Debian's chromium for the browser test when it is missing (as root, or with sudo)
+chromium:
+	@if [ -x $(CHROMIUM) ]; then exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then echo "Installing chromium for tests/browser: $(INSTALL_CHROMIUM)"; \
+		sh -c '$(INSTALL_CHROMIUM)' || echo "Could not install chromium: the browser test will fail."; \
+	elif sudo -n true 2>/dev/null; then echo "Installing chromium for tests/browser: sudo sh -c '$(INSTALL_CHROMIUM)'"; \
+		sudo sh -c '$(INSTALL_CHROMIUM)' || echo "Could not install chromium: the browser test will fail."; \
+	else echo "$(CHROMIUM) is missing and installing it needs root: run sudo apt-get install -y chromium," \
+		"or the browser test will fail."; fi
 
 # JupyterLab refuses to run as root (containers, CI) unless told to.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
