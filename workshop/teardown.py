@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from workshop.config import PROJECT_TAG, Config, ConfigError, ROLE_PURPOSES
+from workshop.config import PROJECT_TAG, ConfigError, ROLE_PURPOSES
 from workshop.session import Connection
-from workshop.steps.iam import POLICY_NAME
 from workshop.waiting import wait_until
 
 NOT_FOUND_CODES = {"ResourceNotFoundException", "NotFoundException", "EntityNotFoundException", "NoSuchBucket",
