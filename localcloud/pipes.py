@@ -19,7 +19,8 @@ Choices where AWS's behaviour is unconfirmed (../shared/reference/aws-semantics.
 - the Kinesis record's data is the event as compact JSON.
 
 Stream records are read from moto's backend directly: over HTTP, GetRecords (~1,500 records/s)
-is slower than batch_write_item ingest (~3,800 items/s). Kinesis is written through its API.
+is slower than batch_write_item ingest (~3,800 items/s). Kinesis is written through moto's own
+PutRecords in the backend too (moto_state/kinesis.py says why), with the same limits and shard choice.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from localcloud.errors import ConflictException, NotFoundException, ValidationException
+from localcloud.moto_state import kinesis as kinesis_state
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams, StreamNotFound
 from localcloud.moto_state.pipes import MotoPipes, PipeConfig, PipeId
 from localcloud.router import AwsRequest, RawResponse, Router
@@ -311,12 +313,12 @@ class PipePoller:
     """Moves one RUNNING pipe's stream records to its Kinesis stream, in a thread of its own."""
 
     def __init__(self, pipe_id: PipeId, settings: PipeSettings, streams: DynamoDBStreams,
-                 checkpoints: Checkpoints, kinesis: Any):
+                 checkpoints: Checkpoints, target: kinesis_state.KinesisShards):
         self.pipe_id = pipe_id
         self.settings = settings
         self._streams = streams
         self._checkpoints = checkpoints
-        self._kinesis = kinesis
+        self._target = target
         self._partition_key = PartitionKey(settings.partition_key)
         self._delivered: dict[str, str | None] = {}
         self._shards: dict[str, ShardBuffer] = {}
@@ -417,30 +419,26 @@ class PipePoller:
         return max(0.0, min([now + POLL_INTERVAL_SECONDS, *window_ends]) - now)
 
     def deliver(self, batch: list[Entry]) -> bool:
-        """Deliver the batch with PutRecords, retrying only failed entries until all succeed; False if stopped."""
+        """Deliver the batch with PutRecords, retrying a failed call until it succeeds; False if stopped."""
         for chunk in _put_records_chunks(batch):
-            pending, attempt = chunk, 0
-            while pending:
-                if self._stopping.is_set():
+            if self._stopping.is_set():
+                return False
+            attempt = 0
+            while (problem := self._put_records_once(chunk)) is not None:
+                if attempt == 0:  # retries go on until they succeed (MaximumRetryAttempts -1): say so once
+                    log.warning("pipe %s: %s; retrying until delivered", self.pipe_id.name, problem)
+                attempt += 1
+                if self._stopping.wait(min(MAX_RETRY_DELAY_SECONDS, 0.05 * 2 ** attempt)):
                     return False
-                pending, problem = self._put_records_once(pending)
-                if pending:
-                    if attempt == 0:  # retries go on until they succeed (MaximumRetryAttempts -1): say so once
-                        log.warning("pipe %s: %s; retrying until delivered", self.pipe_id.name, problem)
-                    attempt += 1
-                    self._stopping.wait(min(MAX_RETRY_DELAY_SECONDS, 0.05 * 2 ** attempt))
         return True
 
-    def _put_records_once(self, entries: list[Entry]) -> tuple[list[Entry], str]:
-        """One PutRecords call: the entries to send again (in their original order), and why."""
+    def _put_records_once(self, entries: list[Entry]) -> str | None:
+        """One PutRecords call; None when every record was written, else why not."""
         try:
-            response = self._kinesis.put_records(
-                StreamARN=self.settings.target,
-                Records=[{"Data": entry.data, "PartitionKey": entry.partition_key} for entry in entries])
-        except (ClientError, BotoCoreError) as error:
-            return entries, f"PutRecords to {self.settings.target} failed ({error})"
-        failed = [entry for entry, result in zip(entries, response["Records"]) if "ErrorCode" in result]
-        return failed, f"{len(failed)} of {len(entries)} records failed in PutRecords"
+            self._target.put_records([(entry.data, entry.partition_key) for entry in entries])
+        except (kinesis_state.StreamNotFound, kinesis_state.PutRecordsFailed) as error:
+            return f"PutRecords to {self.settings.target} failed ({error})"
+        return None
 
 
 def _put_records_chunks(batch: list[Entry]) -> list[list[Entry]]:
@@ -585,8 +583,8 @@ class PipesEngine:
             self._checkpoints.delete(pipe_id)
             return
         if wants_running and pipe_id not in self._pollers:
-            kinesis = self._client("kinesis", config.target.split(":")[3])
-            poller = PipePoller(pipe_id, settings, self._streams, self._checkpoints, kinesis)
+            poller = PipePoller(pipe_id, settings, self._streams, self._checkpoints,
+                                kinesis_state.KinesisShards(settings.target))
             poller.start()
             self._pollers[pipe_id] = poller
         self._pipes.set_current_state(pipe_id, RUNNING if wants_running else STOPPED)

@@ -73,10 +73,13 @@ def _moto_app() -> Callable[..., Any]:
 
 
 def _configure_moto() -> None:
-    """Lambda must not try Docker: the Lambda engine runs handlers itself."""
+    """Lambda must not try Docker (the Lambda engine runs handlers itself); then moto_patches' fixes."""
     from moto.core.config import default_user_config
 
+    from localcloud import moto_patches
+
     default_user_config["lambda"]["use_docker"] = False
+    moto_patches.apply()
 
 
 class AdminApp:

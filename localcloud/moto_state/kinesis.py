@@ -1,4 +1,5 @@
-"""Kinesis shard records in moto's backend, read the way GetRecords would return them.
+"""Kinesis shard records in moto's backend, read the way GetRecords would return them, and written the way
+PutRecords writes them.
 
 Why not GetRecords over HTTP: measured on this 2-core machine, GetRecords costs about 130 us per record and
 13 ms per empty poll (about 7,700 records/s for one reader), and moto scans a shard's whole history on every
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.backends import get_backend
+from moto.core.exceptions import JsonRESTError
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class StreamNotFound(LookupError):
     """The Kinesis stream (or shard) does not exist in the backend."""
 
 
+class PutRecordsFailed(Exception):
+    """moto refused the records (too many, too large): what PutRecords would answer, as text."""
+
+
 class KinesisShards:
     """One Kinesis stream's shards, addressed by its ARN."""
 
@@ -41,8 +47,11 @@ class KinesisShards:
         self.region, self.account_id = parts[3], parts[4]
         self.name = parts[5].removeprefix("stream/")
 
+    def _backend(self) -> Any:
+        return get_backend("kinesis")[self.account_id][self.region]
+
     def _stream(self) -> Any:
-        stream = get_backend("kinesis")[self.account_id][self.region].streams.get(self.name)
+        stream = self._backend().streams.get(self.name)
         if stream is None or stream.arn != self.stream_arn:
             raise StreamNotFound(f"Kinesis stream {self.stream_arn} does not exist")
         return stream
@@ -71,6 +80,20 @@ class KinesisShards:
     def is_closed(self, shard_id: str) -> bool:
         """A shard closed by a split or merge gets no new records; its children carry on."""
         return not self._shard(shard_id).is_open
+
+    def put_records(self, records: list[tuple[bytes, str]]) -> None:
+        """Write (data, partition key) records as one PutRecords call does: moto's own PutRecords, with its limits
+        (500 records, 1 MiB each, 5 MiB in all) and shard choice, minus the HTTP request and response.
+
+        Why not PutRecords over HTTP: for a pipe moving 100-record batches it cost about 100 µs of server time a
+        record (request parsing and response serializing included), as much as ingesting the change itself.
+        """
+        entries = [{"Data": base64.b64encode(data).decode(), "PartitionKey": key} for data, key in records]
+        self._stream()  # raises StreamNotFound for a deleted or re-created stream
+        try:
+            self._backend().put_records(self.stream_arn, self.name, entries)
+        except JsonRESTError as error:
+            raise PutRecordsFailed(f"{error.error_type}: {error.message}") from None
 
     def read_after(self, shard_id: str, sequence_number: int, limit: int) -> list[ShardRecord]:
         """Up to `limit` records after `sequence_number`, oldest first (AFTER_SEQUENCE_NUMBER + GetRecords)."""

@@ -19,6 +19,7 @@ from collections import defaultdict
 import pytest
 from botocore.config import Config
 
+from localcloud.moto_state import kinesis as kinesis_state
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams
 from localcloud.moto_state.pipes import PipeId
 from localcloud.pipes import Checkpoints, Entry, PipePoller, PipeSettings
@@ -407,23 +408,20 @@ def test_update_pipe_rejects_out_of_range_batch_size_and_keeps_the_old_settings(
     assert described["CurrentState"] == "RUNNING"
 
 
-class ThrottledKinesis:
-    """Fails every other entry of the first PutRecords call, as Kinesis does when a shard is throttled."""
+class FlakyKinesis:
+    """Refuses the first PutRecords call, as when the target stream is being re-created, then accepts all."""
 
     def __init__(self):
         self.calls: list[list[str]] = []
 
-    def put_records(self, StreamARN: str, Records: list[dict]) -> dict:
-        self.calls.append([record["PartitionKey"] for record in Records])
-        throttled = len(self.calls) == 1
-        results = [{"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}
-                   if throttled and n % 2 else {"SequenceNumber": str(n), "ShardId": "shardId-000000000000"}
-                   for n in range(len(Records))]
-        return {"FailedRecordCount": sum("ErrorCode" in r for r in results), "Records": results}
+    def put_records(self, records: list[tuple[bytes, str]]) -> None:
+        self.calls.append([key for _, key in records])
+        if len(self.calls) == 1:
+            raise kinesis_state.StreamNotFound("Kinesis stream k does not exist")
 
 
-def test_delivery_resends_only_failed_entries_in_order_in_calls_of_at_most_500(tmp_path):
-    kinesis = ThrottledKinesis()
+def test_delivery_retries_a_failed_call_and_sends_everything_in_order_in_calls_of_at_most_500(tmp_path):
+    kinesis = FlakyKinesis()
     settings = PipeSettings(source="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
                             target="arn:aws:kinesis:us-east-1:123456789012:stream/k", starting_position="LATEST",
                             batch_size=1200, batching_window_seconds=0, partition_key="k")
@@ -433,9 +431,9 @@ def test_delivery_resends_only_failed_entries_in_order_in_calls_of_at_most_500(t
 
     assert poller.deliver(batch)
 
-    assert [len(call) for call in kinesis.calls] == [500, 250, 500, 200]
-    assert kinesis.calls[1] == [f"key-{n}" for n in range(1, 500, 2)]
-    assert kinesis.calls[2][0] == "key-500" and kinesis.calls[3][-1] == "key-1199"
+    assert [len(call) for call in kinesis.calls] == [500, 500, 500, 200]
+    assert kinesis.calls[0] == kinesis.calls[1]
+    assert [key for call in kinesis.calls[1:] for key in call] == [f"key-{n}" for n in range(1200)]
 
 
 def test_creating_a_pipe_that_exists_is_a_conflict(session):
