@@ -108,14 +108,21 @@ def to_attribute_values(item: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-def make_run_id(seed: int, *, table_name: str = "", attempt: int = 0) -> str:
+def make_run_id(seed: int, *, table_name: str = "", attempt: int = 0, count: int | None = None,
+                mix: Mapping[str, float] | None = None) -> str:
     """The 8-hex-digit prefix of a run's order ids: the same inputs always give the same run id.
+
+    `run()` passes the count and mix too, so changes made from other parameters never share ids with an
+    earlier run's orders; only a repeat of exactly the same changes can, and `write_changes()` detects that.
 
     Example:
         >>> make_run_id(7, table_name="learner-orders")   # another table, seed or attempt: another id
         'a05a0bed'
     """
-    return hashlib.blake2b(f"{table_name}|{seed}|{attempt}".encode(), digest_size=4).hexdigest()
+    key = f"{table_name}|{seed}|{attempt}"
+    if count is not None or mix is not None:
+        key += f"|{count}|{sorted((mix or {}).items())}"
+    return hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
 
 
 def generate_changes(
@@ -422,7 +429,7 @@ def run(
     client = client or (boto3_session or boto3.Session()).client("dynamodb")
     attempt = 0
     while True:
-        run_id = make_run_id(seed, table_name=table_name, attempt=attempt)
+        run_id = make_run_id(seed, table_name=table_name, attempt=attempt, count=count, mix=mix)
         changes = generate_changes(count, seed=seed, mix=mix, run_id=run_id)
         try:
             return write_changes(changes, table_name=table_name, client=client, rate=rate, progress=progress)

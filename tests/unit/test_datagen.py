@@ -314,6 +314,16 @@ def test_running_twice_with_one_seed_adds_new_orders_instead_of_overwriting(dyna
     assert scan_table(dynamodb) == {**first.current_state(), **second.current_state()}
 
 
+def test_runs_with_one_seed_but_another_mix_or_count_never_reuse_order_ids(dynamodb):
+    """The first run leaves few orders; a probe of the second run's first order alone would miss the overlap."""
+    first = datagen.run(300, table_name=TABLE, client=dynamodb, seed=0, progress=False)
+    second = datagen.run(300, table_name=TABLE, client=dynamodb, seed=0, mix={"insert": 1.0}, progress=False)
+    third = datagen.run(301, table_name=TABLE, client=dynamodb, seed=0, progress=False)
+    ids = [{entry.orderid for entry in ledger} for ledger in (first, second, third)]
+    assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
+    assert scan_table(dynamodb) == {**first.current_state(), **second.current_state(), **third.current_state()}
+
+
 def test_same_seed_on_a_fresh_table_writes_the_same_orders(dynamodb):
     def changes_written():
         ledger = datagen.run(100, table_name=TABLE, client=dynamodb, seed=7, progress=False)
