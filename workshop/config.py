@@ -20,7 +20,7 @@ DEFAULT_LOCALCLOUD_PORT = 4566
 # Participant ids end up in S3 bucket names (lowercase, <= 63 chars in all), IAM role names
 # (<= 64) and, with '-' turned into '_', in Glue database names. 20 characters of [a-z0-9-]
 # starting with a letter fit every one of them in every region.
-PARTICIPANT_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$")
+PARTICIPANT_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,18}[a-z0-9]|[a-z]")
 PARTICIPANT_MAX_LENGTH = 20
 
 # Where Firehose writes, relative to the bucket. The crawler names its table after the data folder.
@@ -38,7 +38,7 @@ class ConfigError(ValueError):
 
 def validate_participant(participant: str) -> str:
     """Return the participant id, or raise ConfigError saying what a valid id looks like."""
-    if not PARTICIPANT_PATTERN.match(participant or "") or "--" in participant:
+    if not PARTICIPANT_PATTERN.fullmatch(participant or "") or "--" in participant:
         raise ConfigError(
             f"WORKSHOP_PARTICIPANT={participant!r} cannot be used in AWS resource names. "
             f"Use 1-{PARTICIPANT_MAX_LENGTH} characters: lowercase letters, digits and single hyphens, "
@@ -62,7 +62,7 @@ class Config:
                 f"WORKSHOP_MODE={self.mode!r} is not a mode. Use 'local' (offline, the default) "
                 "or 'aws' (a real AWS account)."
             )
-        if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", self.region):
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
             raise ConfigError(
                 f"Region {self.region!r} is not an AWS region name. Set AWS_REGION to one such as 'us-east-1'."
             )

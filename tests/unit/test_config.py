@@ -22,7 +22,7 @@ def test_environment_variables_choose_mode_region_participant_and_port():
         ("aws", "eu-west-1", "team-3", 4577)
 
 
-@pytest.mark.parametrize("participant", ["", "Alice", "bob_smith", "3team", "team-", "a--b", "x" * 21, "é"])
+@pytest.mark.parametrize("participant", ["", "Alice", "bob_smith", "3team", "team-", "a--b", "x" * 21, "é", "alice\n"])
 def test_invalid_participant_is_rejected_with_what_a_valid_one_looks_like(participant):
     with pytest.raises(ConfigError, match="lowercase letters, digits and single hyphens"):
         Config(participant=participant)
@@ -31,6 +31,7 @@ def test_invalid_participant_is_rejected_with_what_a_valid_one_looks_like(partic
 @pytest.mark.parametrize("environ, message", [
     ({"WORKSHOP_MODE": "cloud"}, "is not a mode"),
     ({"AWS_REGION": "mars"}, "is not an AWS region"),
+    ({"AWS_REGION": "us-east-1\n"}, "is not an AWS region"),
     ({"LOCALCLOUD_PORT": "http"}, "is not a number"),
     ({"LOCALCLOUD_PORT": "70000"}, "is not a TCP port"),
 ])
