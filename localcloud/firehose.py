@@ -67,6 +67,7 @@ from localcloud.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND
 from localcloud.firehose_prefix import PrefixTooLong, S3Prefixes, validate_prefixes
 from localcloud.moto_state.firehose import DeliveryStreams
 from localcloud.moto_state.kinesis import KinesisShards, ShardRecord, StreamNotFound
@@ -83,6 +84,7 @@ LAMBDA_PAYLOAD_LIMIT = 6 * MIB
 LAMBDA_EVENT_OVERHEAD = 1024  # the event's JSON around its records, at most
 LAMBDA_READ_TIMEOUT_S = 310  # Firehose supports functions that run up to 5 minutes
 KINESIS_READ_LIMIT = 10_000  # records per GetRecords
+READ_CHUNK = 200  # records handled between two chances for client requests to go first (foreground.py)
 MAX_RECORD_BYTES, MAX_BATCH_RECORDS, MAX_BATCH_BYTES = 1_024_000, 500, 4 * MIB
 STOP_TIMEOUT_S = 10
 COMPRESSION_EXTENSIONS = {"UNCOMPRESSED": "", "GZIP": ".gz", "ZIP": ".zip"}
@@ -529,7 +531,9 @@ class LambdaTransform:
             counts[entry["recordId"]] = counts.get(entry["recordId"], 0) + 1
         by_id = {entry["recordId"]: entry for entry in returned}
         outcomes: list[Delivered | Failed] = []
-        for item in batch:
+        for count, item in enumerate(batch):
+            if count % READ_CHUNK == 0:
+                FOREGROUND.give_way()
             record, record_id = item.record, item.record_id
             entry = by_id.get(record_id)
             if entry is None:
@@ -751,9 +755,10 @@ class CheckpointStore:
 class RoleClients:
     """boto3 clients with the credentials of an IAM role, obtained from STS as Firehose obtains them."""
 
+    ENGINE = Config(user_agent_extra=ENGINE_USER_AGENT)  # not a client request: see localcloud/foreground.py
     CONFIGS = {
-        "lambda": Config(read_timeout=LAMBDA_READ_TIMEOUT_S, connect_timeout=5,
-                         retries={"mode": "standard", "max_attempts": 1}),
+        "lambda": ENGINE.merge(Config(read_timeout=LAMBDA_READ_TIMEOUT_S, connect_timeout=5,
+                                      retries={"mode": "standard", "max_attempts": 1})),
     }
 
     def __init__(self) -> None:
@@ -768,14 +773,15 @@ class RoleClients:
             key = (service, role_arn, region)
             if key not in self._clients:
                 self._clients[key] = self._session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.CONFIGS.get(service),
+                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.CONFIGS.get(service, self.ENGINE),
                     **self._role_credentials(role_arn))
             return self._clients[key]
 
     def _role_credentials(self, role_arn: str) -> dict[str, str]:
         if role_arn not in self._credentials:
             sts = self._session.client("sts", region_name="us-east-1", endpoint_url=self.endpoint_url,
-                                       aws_access_key_id="localcloud", aws_secret_access_key="localcloud")
+                                       aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
+                                       config=self.ENGINE)
             assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName=DELIVERY_ROLE_SESSION)["Credentials"]
             self._credentials[role_arn] = {"aws_access_key_id": assumed["AccessKeyId"],
                                            "aws_secret_access_key": assumed["SecretAccessKey"],
@@ -929,11 +935,16 @@ class DeliveryPipeline:
         wall_now = time.time()
         for shard_id in shard_ids:
             after = self._read_positions.setdefault(shard_id, 0)  # shards created later: their first record
-            records = shards.read_after(shard_id, after, KINESIS_READ_LIMIT)
-            if records:
-                self._read_positions[shard_id] = records[-1].sequence_number
+            read = 0
+            while read < KINESIS_READ_LIMIT:  # a chunk at a time, giving way to client requests in between
+                FOREGROUND.give_way()
+                records = shards.read_after(shard_id, after, min(READ_CHUNK, KINESIS_READ_LIMIT - read))
+                if not records:
+                    break
+                after = self._read_positions[shard_id] = records[-1].sequence_number
                 self._add_pending(_from_kinesis(record, now, wall_now) for record in records)
-                full = full or len(records) == KINESIS_READ_LIMIT
+                read += len(records)
+            full = full or read == KINESIS_READ_LIMIT
         self._next_poll = now if full else now + self.config.poll_interval_s
 
     def _add_pending(self, records: Iterable[SourceRecord]) -> None:
@@ -976,14 +987,17 @@ class DeliveryPipeline:
         batch: list[BatchEntry] = []
         size, payload = 0, LAMBDA_EVENT_OVERHEAD
         with self._lock:  # PutRecord appends meanwhile would break the iteration
-            for record in self._pending:
-                entry = batch_entry(record, f"{next(self._record_ids):024d}", kinesis_source)
-                if batch and (size + len(record.data) > processor.buffer_bytes
-                              or payload + len(entry.event_json) + 1 > LAMBDA_PAYLOAD_LIMIT):
-                    break
-                batch.append(entry)
-                size += len(record.data)
-                payload += len(entry.event_json) + 1
+            pending = list(self._pending)
+        for count, record in enumerate(pending):
+            if count % READ_CHUNK == 0:
+                FOREGROUND.give_way()
+            entry = batch_entry(record, f"{next(self._record_ids):024d}", kinesis_source)
+            if batch and (size + len(record.data) > processor.buffer_bytes
+                          or payload + len(entry.event_json) + 1 > LAMBDA_PAYLOAD_LIMIT):
+                break
+            batch.append(entry)
+            size += len(record.data)
+            payload += len(entry.event_json) + 1
         return batch
 
     # -- writing S3 --

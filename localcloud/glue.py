@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud.errors import (
@@ -34,6 +35,7 @@ from localcloud.errors import (
     EntityNotFoundException,
     InvalidInputException,
 )
+from localcloud.foreground import ENGINE_USER_AGENT
 from localcloud.glue_schema import (
     FolderLayout,
     JsonPath,
@@ -570,7 +572,8 @@ class GlueEngine:
             if region not in self._logs_clients:
                 self._logs_clients[region] = boto3.client(
                     "logs", endpoint_url=self._endpoint_url, region_name=region,
-                    aws_access_key_id="localcloud", aws_secret_access_key="localcloud")
+                    aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
+                    config=Config(user_agent_extra=ENGINE_USER_AGENT))
             return self._logs_clients[region]
 
 

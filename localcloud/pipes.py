@@ -6,7 +6,7 @@ moto stores pipes but moves nothing. This engine:
 - runs one poller thread per RUNNING pipe. It polls each shard of the source stream 4 times a
   second, cuts batches (full at BatchSize or 6 MB, or when MaximumBatchingWindowInSeconds has
   passed since the batch's first record was read) and sends every batch with Kinesis PutRecords,
-  one Kinesis record per stream record, retrying failed entries;
+  one Kinesis record per stream record, retrying a failed call until it succeeds;
 - checkpoints, per shard, the sequence number of the last record of every fully delivered batch
   (state_dir/pipes/<account>_<region>_<pipe>.json). A restarted poller resumes after it, so
   nothing is lost and delivery is at least once. StartingPosition applies only to a pipe's first run;
@@ -41,6 +41,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localcloud.errors import ConflictException, NotFoundException, ValidationException
+from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND
 from localcloud.moto_state import kinesis as kinesis_state
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams, StreamNotFound
 from localcloud.moto_state.pipes import MotoPipes, PipeConfig, PipeId
@@ -55,7 +56,7 @@ BATCHING_WINDOW_RANGE = (0, 300)
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 POLL_INTERVAL_SECONDS = 0.25  # Pipes polls each shard 4 times a second
-GET_RECORDS_LIMIT = 1000  # what one DynamoDB Streams GetRecords returns at most
+READ_CHUNK = 100  # stream records read between two chances for client requests to go first
 PUT_RECORDS_MAX_ENTRIES = 500
 PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024
 MAX_RETRY_DELAY_SECONDS = 1.0
@@ -380,17 +381,25 @@ class PipePoller:
         behind = False
         for shard_id in shard_ids:
             buffer = self._shards.setdefault(shard_id, ShardBuffer(read_after=self._delivered.get(shard_id)))
-            if buffer.is_full(self.settings.batch_size):
-                continue
-            records = self._streams.records_after(self.settings.source, shard_id, buffer.read_after,
-                                                  GET_RECORDS_LIMIT)
+            behind = self._read_shard(shard_id, buffer) or behind
+        return behind
+
+    def _read_shard(self, shard_id: str, buffer: ShardBuffer) -> bool:
+        """Read new records until the buffer holds a full batch; True when the shard has more waiting.
+
+        Records are read a chunk at a time, giving way to client requests in between (localcloud/foreground.py).
+        """
+        while not buffer.is_full(self.settings.batch_size):
+            FOREGROUND.give_way()
+            records = self._streams.records_after(self.settings.source, shard_id, buffer.read_after, READ_CHUNK)
             now = time.monotonic()
             for record in records:
                 buffer.add(self._entry(record), now)
             if records:
                 buffer.read_after = records[-1]["dynamodb"]["SequenceNumber"]
-            behind = behind or len(records) == GET_RECORDS_LIMIT
-        return behind
+            if len(records) < READ_CHUNK:
+                return False
+        return True
 
     def _entry(self, record: dict[str, Any]) -> Entry:
         event = pipes_event(record, self.settings.source)
@@ -401,6 +410,7 @@ class PipePoller:
         """Send every full batch, and whatever has waited out the batching window; checkpoint each."""
         for shard_id, buffer in self._shards.items():
             while buffer.entries and self._is_due(buffer):
+                FOREGROUND.give_way()
                 batch = buffer.take_batch(self.settings.batch_size)
                 if not self.deliver(batch):
                     return  # stopping: the batch is read again from the checkpoint next time
@@ -627,7 +637,8 @@ class PipesEngine:
                 self._clients[(service, region)] = boto3.session.Session().client(
                     service, region_name=region, endpoint_url=self._endpoint_url,
                     aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
-                    config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=10))
+                    config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=10,
+                                  user_agent_extra=ENGINE_USER_AGENT))
             return self._clients[(service, region)]
 
     @staticmethod

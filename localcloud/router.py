@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote
 from moto.iam.models import get_account_id_from
 
 from localcloud.errors import AwsError
+from localcloud.foreground import FOREGROUND, is_engine_request
 
 # REST operations are recognised by method and path; JSON ones by X-Amz-Target.
 REST_ROUTES: dict[str, list[tuple[str, re.Pattern[str], str]]] = {
@@ -106,6 +107,12 @@ class Router:
             self.register(service, operation, handler)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if is_engine_request(environ.get("HTTP_USER_AGENT", "")):
+            return self._dispatch(environ, start_response)
+        with FOREGROUND.serving():  # engines give way while a client's request is being served
+            return self._dispatch(environ, start_response)
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         scope = _signature_scope(environ)
         if scope is None:
             return self.moto_app(environ, start_response)

@@ -1,0 +1,61 @@
+"""Client requests come first; the engines' background work fits in around them.
+
+moto and every engine share one Python process, so one GIL. An engine turning a burst of stream records
+into Kinesis records holds the GIL for milliseconds, and a DynamoDB write that arrives meanwhile waits for
+it: on the 2-core course machine the pipeline slowed batch_write_item ingest to about 0.6x of what it was
+without one, although the server was idle a quarter of the time (between the client's calls). On AWS these
+are separate services, and a pipe never slows down writes to its table.
+
+So the router counts the client requests it is serving, and engines call `give_way()` between small pieces
+of work. It returns at once when no client request is being served; otherwise it waits until none is, but
+at most MAX_WAIT_SECONDS, so background work is delayed, never starved. Requests the engines make
+themselves (a Firehose invoking its Lambda, writing S3) carry ENGINE_USER_AGENT and are not counted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+ENGINE_USER_AGENT = "localcloud-engine"
+MAX_WAIT_SECONDS = 0.02
+
+
+class ForegroundRequests:
+    """The number of client requests being served, and a way for background work to wait for none."""
+
+    def __init__(self) -> None:
+        self._serving = 0
+        self._changed = threading.Condition()
+
+    @property
+    def requests_in_flight(self) -> int:
+        return self._serving
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        with self._changed:
+            self._serving += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._serving -= 1
+                if not self._serving:
+                    self._changed.notify_all()
+
+    def give_way(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        """Wait while client requests are being served, up to max_wait seconds."""
+        if not self._serving:  # the common case costs one attribute read, no lock
+            return
+        with self._changed:
+            self._changed.wait_for(lambda: not self._serving, timeout=max_wait)
+
+
+# One per process, like moto's backends: every engine and the router share it.
+FOREGROUND = ForegroundRequests()
+
+
+def is_engine_request(user_agent: str) -> bool:
+    return ENGINE_USER_AGENT in user_agent

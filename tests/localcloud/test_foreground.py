@@ -1,0 +1,72 @@
+"""Client requests go first: engines give way while one is served, never for long, and their own calls do not count."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from botocore.config import Config
+
+from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND, ForegroundRequests
+from tests.localcloud.test_firehose import SLEEPING_HANDLER, aws, module_clients, role_arn  # noqa: F401
+
+NAPPING_HANDLER = SLEEPING_HANDLER.replace("time.sleep(5)", "time.sleep(1.5)\n    return {'records': [\n"
+                                           "        {'recordId': r['recordId'], 'result': 'Ok', 'data': r['data']}\n"
+                                           "        for r in event.get('records', [])]}")
+
+
+def test_background_work_waits_while_a_client_request_is_served():
+    requests, done = ForegroundRequests(), threading.Event()
+    with requests.serving():
+        waiter = threading.Thread(target=lambda: (requests.give_way(max_wait=10), done.set()))
+        waiter.start()
+        assert not done.wait(0.3)
+    assert done.wait(2), "give_way() did not return when the request ended"
+    waiter.join()
+
+
+def test_background_work_is_delayed_never_starved():
+    requests = ForegroundRequests()
+    with requests.serving():
+        started = time.monotonic()
+        requests.give_way(max_wait=0.1)
+        assert requests.requests_in_flight == 1
+    assert time.monotonic() - started < 5
+
+
+def test_no_request_in_flight_means_no_wait():
+    requests = ForegroundRequests()
+    requests.give_way(max_wait=60)  # returns at once, or this test would hang
+    assert requests.requests_in_flight == 0
+
+
+def _peak_in_flight_during(call) -> int:
+    """The most client requests FOREGROUND counted while call() ran in another thread."""
+    worker = threading.Thread(target=call)
+    worker.start()
+    peak = 0
+    while worker.is_alive():
+        peak = max(peak, FOREGROUND.requests_in_flight)
+        time.sleep(0.02)
+    worker.join()
+    return peak
+
+
+def test_a_client_invoke_counts_and_an_engine_marked_one_does_not(aws, session):
+    function = aws.function(NAPPING_HANDLER)
+    client = session.client("lambda")
+    engine_like = session.client("lambda", config=Config(user_agent_extra=ENGINE_USER_AGENT))
+    assert _peak_in_flight_during(lambda: client.invoke(FunctionName=function, Payload=b"{}")) >= 1
+    assert _peak_in_flight_during(lambda: engine_like.invoke(FunctionName=function, Payload=b"{}")) == 0
+
+
+def test_firehose_invoking_its_processor_is_not_a_client_request(aws):
+    bucket = aws.bucket()
+    processing = {"Enabled": True, "Processors": [{"Type": "Lambda", "Parameters": [
+        {"ParameterName": "LambdaArn", "ParameterValue": aws.function(NAPPING_HANDLER)},
+        {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "1"}]}]}
+    name = aws.delivery_stream(aws.destination(bucket, ProcessingConfiguration=processing))
+    aws.firehose.put_record(DeliveryStreamName=name, Record={"Data": b"napped\n"})
+    # The Lambda naps 1.5 s, invoked about 1 s from now; nothing else calls the server meanwhile.
+    assert _peak_in_flight_during(lambda: time.sleep(3.5)) == 0
+    assert b"napped" in b"".join(aws.wait_for(bucket).values())
