@@ -450,7 +450,7 @@ def _fetch_text(cursor: duckdb.DuckDBPyConnection, sql: str, types: list[duckdb.
 _FUNCTION_MISSING = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist")
 _CAST_FAILED = re.compile(r"Could not convert string '(.*?)' to (\w+)")
 _COLUMN_MISSING = re.compile(r'Referenced column "([^"]+)" not found')
-_TRINO_TYPES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INTEGER", "INT64": "BIGINT", "DOUBLE": "DOUBLE",
+_TRINO_TYPES = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT", "DOUBLE": "DOUBLE",
                 "FLOAT": "REAL", "BOOL": "BOOLEAN", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP"}
 
 
@@ -473,7 +473,8 @@ def _athena_error(error: duckdb.Error, request: _Request, cache: ObjectCache) ->
             return QueryError("HIVE_BAD_DATA", f"Error parsing field value: {first_line}", error_type=1012)
         cast = _CAST_FAILED.search(message)
         if cast:
-            return QueryError("INVALID_CAST_ARGUMENT", f"Cannot cast '{cast.group(1)}' to "
+            text = cast.group(1).removesuffix(translate.NOT_AN_INTEGER)
+            return QueryError("INVALID_CAST_ARGUMENT", f"Cannot cast '{text}' to "
                                                        f"{_TRINO_TYPES.get(cast.group(2), cast.group(2))}")
         if "out of range" in message:
             return QueryError("NUMERIC_VALUE_OUT_OF_RANGE", first_line)
@@ -482,10 +483,7 @@ def _athena_error(error: duckdb.Error, request: _Request, cache: ObjectCache) ->
         return QueryError("NUMERIC_VALUE_OUT_OF_RANGE", first_line)
     function = _FUNCTION_MISSING.search(message)
     if function:
-        name = function.group(1)
-        found = re.search(rf"\b{re.escape(name)}\s*\(", request.sql, re.I)
-        where = request.text.at(found.start()) if found else "line 1:1"
-        return QueryError("FUNCTION_NOT_FOUND", f"{where}: Function '{name.lower()}' not registered")
+        return translate.missing_function(function.group(1), request.text)
     column = _COLUMN_MISSING.search(message)
     if column:
         return QueryError("COLUMN_NOT_FOUND", f"line 1:1: Column '{column.group(1)}' cannot be resolved or requester "

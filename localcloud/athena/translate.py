@@ -5,15 +5,19 @@ athena-contract.md), this module rewrites the parse tree before generating DuckD
 
 - integer division: DuckDB runs with `integer_division=true`, so `7/2` is 3 and `-7/2` is -3 as in Trino,
   using DuckDB's own knowledge of every operand's type. Decimal division gets Trino's decimal result type;
+  DOUBLE and REAL division by zero gives Infinity or NaN, where integer and decimal division fail;
 - `date_diff` counts whole units (DuckDB's `date_sub`), not boundaries crossed (`date_diff`);
 - `format()` (Java format strings) becomes `printf`, `format_datetime`/`parse_datetime` (Java date
   patterns) become `strftime`/`strptime`;
-- a DATE plus an interval stays a DATE;
+- a DATE plus an interval stays a DATE; hours, minutes and seconds on a DATE fail, as in Trino;
+- casts to integer types: text must be an integer (DuckDB would round '2.7'), doubles round half away from zero;
 - unnamed output columns are called `_col0`, `_col1`, ... by their position;
 - smaller ones: regexp_replace's `$1` group references, to_iso8601, approx_percentile's result type,
   reduce's output function, DECIMAL 'literal' precision.
 
-What has no faithful translation (typeof(), Java-only format specifiers, ...) fails with NOT_SUPPORTED.
+What has no faithful translation (typeof(), Java-only format specifiers, ...) fails with NOT_SUPPORTED,
+and so does a Trino function DuckDB does not have (`missing_function`): FUNCTION_NOT_FOUND would tell a
+learner that they mistyped it.
 
 It also reports errors the way Athena does (`COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved ...`),
 with the line and column of the offending token in the SQL text the user sent.
@@ -21,6 +25,7 @@ with the line and column of the offending token in the SQL text the user sent.
 
 from __future__ import annotations
 
+import decimal
 import re
 
 import sqlglot
@@ -284,11 +289,15 @@ def partition_filters(table: exp.Table, columns: set[str]) -> list[exp.Expressio
 
 def to_duckdb(query: exp.Expression) -> str:
     """DuckDB SQL for a qualified, type-annotated Athena query (NOT_SUPPORTED if sqlglot cannot say it)."""
+    _use_duckdb_names(query)
     for node in reversed(list(query.find_all(exp.Div, exp.Avg))):  # innermost first
         _keep_decimal_result(node)
     for node in list(query.find_all(exp.Div)):
         node.set("typed", False)  # DuckDB's integer_division gives Trino's integer division
+        _divide_floats_as_ieee(node)
     for node in list(query.find_all(exp.DateDiff)):
+        if node.this.is_type(exp.DType.DATE) and node.expression.is_type(exp.DType.DATE):
+            _refuse_time_field_of_date(node)
         node.replace(exp.Anonymous(this="date_sub", expressions=[
             exp.Literal.string(node.text("unit") or "day"), node.expression, node.this]))
     for node in list(query.find_all(exp.Add, exp.Sub, exp.DateAdd, exp.DateSub, exp.DateTrunc,
@@ -318,8 +327,9 @@ def to_duckdb(query: exp.Expression) -> str:
             node.replace(exp.Anonymous(this="strftime", expressions=[
                 value, exp.Literal.string(java_date_pattern_to_strftime(
                     _literal_argument(pattern, "format_datetime()")))]))
-    for node in list(query.find_all(exp.Cast)):
+    for node in list(query.find_all(exp.Cast)):  # TRY_CAST too
         _type_decimal_literal(node)
+        _cast_to_integer_as_trino(node)
     for node in query.find_all(exp.ApproxQuantile):  # sqlglot types every approx_percentile as one double
         if isinstance(node.args.get("quantile"), exp.Array):
             node.type = exp.DataType.build("ARRAY<DOUBLE>")
@@ -331,6 +341,12 @@ def to_duckdb(query: exp.Expression) -> str:
         raise not_supported(f"This expression ({error})") from None
 
 
+def _duckdb_template(sql: str, value: exp.Expression) -> exp.Expression:
+    """A DuckDB expression in which each `__value` stands for a copy of value."""
+    return sqlglot.parse_one(sql, read="duckdb").transform(
+        lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "__value" else node)
+
+
 def _to_iso8601(value: exp.Expression) -> exp.Expression:
     """Trino's to_iso8601: 2024-01-20T07:13:45.123 for a timestamp, with Z for one with a time zone (UTC here).
 
@@ -338,10 +354,10 @@ def _to_iso8601(value: exp.Expression) -> exp.Expression:
     """
     if value.is_type(exp.DType.DATE):
         return exp.cast(value, "VARCHAR")
-    return sqlglot.parse_one(
-        "CASE WHEN typeof(v) = 'DATE' THEN CAST(v AS VARCHAR) "
-        "ELSE strftime(v, '%Y-%m-%dT%H:%M:%S.%g') || CASE WHEN typeof(v) LIKE '%TIME ZONE' THEN 'Z' ELSE '' END END",
-        read="duckdb").transform(lambda node: value.copy() if isinstance(node, exp.Column) and node.name == "v" else node)
+    return _duckdb_template(
+        "CASE WHEN typeof(__value) = 'DATE' THEN CAST(__value AS VARCHAR) "
+        "ELSE strftime(__value, '%Y-%m-%dT%H:%M:%S.%g') "
+        "|| CASE WHEN typeof(__value) LIKE '%TIME ZONE' THEN 'Z' ELSE '' END END", value)
 
 
 def _drop_identity_finish(node: exp.Reduce) -> None:
@@ -365,18 +381,93 @@ def _wrap_in_cast(node: exp.Expression, to: str) -> None:
 
 
 def _keep_date(node: exp.Expression) -> None:
-    """DATE +/- interval, date_add on a DATE and date_trunc of a DATE are DATEs in Trino."""
+    """DATE +/- interval, date_add on a DATE and date_trunc of a DATE are DATEs in Trino (DuckDB: TIMESTAMPs).
+
+    Trino refuses the hours, minutes and seconds that DuckDB would add and then lose in the cast to DATE.
+    """
     if isinstance(node, (exp.Add, exp.Sub)):
         sides = (node.left, node.right)
-        is_date_arithmetic = (any(side.is_type(exp.DType.DATE) for side in sides)
-                              and any(isinstance(side, exp.Interval) or side.is_type(exp.DType.INTERVAL)
-                                      for side in sides))
-    elif isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
-        is_date_arithmetic = node.this.is_type(exp.DType.DATE)
+        intervals = [side for side in sides if isinstance(side, exp.Interval) or side.is_type(exp.DType.INTERVAL)]
+        if not (intervals and any(side.is_type(exp.DType.DATE) for side in sides)):
+            return
+        if isinstance(intervals[0], exp.Interval):
+            _refuse_part_of_a_day(node, intervals[0])
+    elif node.this.is_type(exp.DType.DATE):
+        _refuse_time_field_of_date(node)
     else:
-        is_date_arithmetic = node.this.is_type(exp.DType.DATE)
-    if is_date_arithmetic:
-        _wrap_in_cast(node, "DATE")
+        return
+    _wrap_in_cast(node, "DATE")
+
+
+_MILLISECONDS_OF_TIME_UNIT = {"HOUR": 3_600_000, "MINUTE": 60_000, "SECOND": 1000, "MILLISECOND": 1}
+_MILLISECONDS_OF_A_DAY = 86_400_000
+_CAST_TO_TIMESTAMP = "cast the date to a timestamp first, as in CAST(day AS timestamp)"
+
+
+def _refuse_part_of_a_day(node: exp.Add | exp.Sub, interval: exp.Interval) -> None:
+    """DATE + INTERVAL '1' HOUR fails in Trino; only whole days can be added (INTERVAL '48' HOUR is 2 days)."""
+    unit = _MILLISECONDS_OF_TIME_UNIT.get(interval.text("unit").upper())
+    if unit is None:
+        return
+    try:
+        milliseconds = decimal.Decimal(interval.name) * unit
+    except decimal.InvalidOperation:  # not a number: DuckDB reports it
+        return
+    if milliseconds % _MILLISECONDS_OF_A_DAY:
+        what = "add hour, minutes or seconds to" if isinstance(node, exp.Add) else \
+            "subtract hour, minutes or seconds from"
+        raise QueryError("INVALID_FUNCTION_ARGUMENT", f"Cannot {what} a date - {_CAST_TO_TIMESTAMP}")
+
+
+def _refuse_time_field_of_date(node: exp.Expression) -> None:
+    """date_add, date_trunc and date_diff on DATEs take only day, week, month, quarter and year in Trino."""
+    unit = node.text("unit").upper()
+    if unit in _MILLISECONDS_OF_TIME_UNIT:
+        raise QueryError("INVALID_FUNCTION_ARGUMENT",
+                         f"'{unit.lower()}' is not a valid DATE field - {_CAST_TO_TIMESTAMP}")
+
+
+_FLOATING_POINT = (exp.DType.DOUBLE, exp.DType.FLOAT)
+
+
+def _is_floating_point(node: exp.Expression) -> bool:
+    """DOUBLE or REAL in Trino. sqlglot types 1.5 as a DOUBLE, but Trino reads it as a DECIMAL."""
+    return node.is_type(*_FLOATING_POINT) and _decimal_type(node) is None
+
+
+def _divide_floats_as_ieee(node: exp.Div) -> None:
+    """DOUBLE and REAL division by zero is Infinity, -Infinity or NaN in Trino, as IEEE 754 says.
+
+    With integer_division on, DuckDB's `/` operator raises on every zero divisor. Its "/" function, called by
+    name, is the plain operator: IEEE division for floating point operands. Only operands sqlglot knows to be
+    DOUBLE or REAL are rewritten, so integer and decimal division still fail with DIVISION_BY_ZERO, as in Trino.
+    """
+    if _is_floating_point(node.left) or _is_floating_point(node.right):
+        node.replace(exp.Anonymous(this=exp.to_identifier("/", quoted=True), expressions=[node.left, node.right]))
+
+
+# Appended to text that Trino would not cast to an integer type, so that DuckDB's cast fails on it; engine.py
+# drops it from DuckDB's message, which then shows the text as the user's query had it.
+NOT_AN_INTEGER = "<localcloud: not an integer>"
+_INTEGER_TEXT = "^[[:space:]]*[+-]?[0-9]+[[:space:]]*$"
+
+
+def _cast_to_integer_as_trino(node: exp.Cast) -> None:
+    """CAST to an integer type as Trino does it, where DuckDB's differs.
+
+    - text must be an integer: CAST('2.7' AS integer) fails, where DuckDB rounds it to 3. Other text gets
+      NOT_AN_INTEGER appended, so that DuckDB's own cast fails on it, and TRY_CAST and try() give NULL as in
+      Trino. Spaces around the digits are allowed: Trino trims them (trinodb/trino#23375);
+    - a DOUBLE or REAL rounds half away from zero: CAST(2.5e0 AS integer) is 3 (DuckDB rounds half to even).
+    """
+    if node.to.this not in _INTEGER_PRECISION:
+        return
+    value = node.this
+    if value.is_type(*exp.DataType.TEXT_TYPES):
+        value.replace(_duckdb_template(f"CASE WHEN NOT regexp_matches(__value, '{_INTEGER_TEXT}') "
+                                       f"THEN __value || '{NOT_AN_INTEGER}' ELSE __value END", value))
+    elif _is_floating_point(value):
+        value.replace(exp.Round(this=value.copy()))
 
 
 # Trino's decimal rules (precision, scale). DuckDB agrees for + - * but divides and averages in DOUBLE.
@@ -440,6 +531,113 @@ def _type_decimal_literal(node: exp.Cast) -> None:
         whole, _, fraction = node.this.this.strip().lstrip("+-").partition(".")
         precision = max(len(whole.lstrip("0") + fraction), len(fraction), 1)
         node.set("to", exp.DataType.build(f"DECIMAL({precision},{len(fraction)})", dialect="duckdb"))
+
+
+# ---- Trino functions that DuckDB names differently or does not have ------------------------------
+
+# Trino functions that DuckDB has under another name, with the same arguments and answers.
+_DUCKDB_NAMES = {"every": "bool_and", "is_finite": "isfinite", "is_infinite": "isinf"}
+_DOUBLE_CONSTANTS = {"infinity": "Infinity", "nan": "NaN"}  # infinity(), nan()
+
+
+def _use_duckdb_names(query: exp.Expression) -> None:
+    """Rename Trino functions DuckDB has under another name; infinity() and nan() become DOUBLE constants.
+
+    This runs first, so that the division rules see those constants as the doubles they are.
+    """
+    for node in list(query.find_all(exp.Anonymous)):
+        name = node.name.lower()
+        if name in _DUCKDB_NAMES:
+            node.set("this", _DUCKDB_NAMES[name])
+        elif name in _DOUBLE_CONSTANTS and not node.expressions:
+            node.replace(exp.cast(exp.Literal.string(_DOUBLE_CONSTANTS[name]), "DOUBLE"))
+
+
+# The functions of Trino (Athena engine v3), by the topics of Trino's documentation.
+_TRINO_FUNCTIONS = frozenset("""
+    any_value approx_distinct approx_most_frequent approx_percentile approx_set arbitrary array_agg avg
+    bitwise_and_agg bitwise_or_agg bitwise_xor_agg bool_and bool_or checksum corr count count_if covar_pop
+    covar_samp every geometric_mean histogram kurtosis listagg map_agg map_union max max_by merge min min_by
+    multimap_agg numeric_histogram qdigest_agg reduce_agg regr_intercept regr_slope skewness stddev stddev_pop
+    stddev_samp sum tdigest_agg var_pop var_samp variance
+    all_match any_match array_distinct array_except array_histogram array_intersect array_join array_max
+    array_min array_position array_remove array_sort array_union arrays_overlap cardinality combinations concat
+    contains contains_sequence element_at filter flatten ngrams none_match reduce repeat reverse sequence
+    shuffle slice transform trim_array zip zip_with
+    map map_concat map_entries map_filter map_from_entries map_keys map_values map_zip_with
+    multimap_from_entries transform_keys transform_values
+    chr codepoint concat_ws format from_utf8 hamming_distance length levenshtein_distance lower lpad ltrim
+    luhn_check normalize position replace rpad rtrim soundex split split_part split_to_map split_to_multimap
+    starts_with strpos substr substring to_utf8 translate trim upper word_stem
+    regexp_count regexp_extract regexp_extract_all regexp_like regexp_position regexp_replace regexp_split
+    abs acos asin atan atan2 beta_cdf cbrt ceil ceiling cos cosh cosine_similarity degrees e exp floor
+    from_base infinity inverse_beta_cdf inverse_normal_cdf is_finite is_infinite is_nan ln log log10 log2 mod
+    nan normal_cdf pi pow power radians rand random round sign sin sinh sqrt tan tanh to_base truncate
+    width_bucket wilson_interval_lower wilson_interval_upper
+    bit_count bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift
+    bitwise_right_shift_arithmetic bitwise_xor
+    crc32 from_base32 from_base64 from_base64url from_big_endian_32 from_big_endian_64 from_hex
+    from_ieee754_32 from_ieee754_64 hmac_md5 hmac_sha1 hmac_sha256 hmac_sha512 md5 murmur3 sha1 sha256 sha512
+    spooky_hash_v2_32 spooky_hash_v2_64 to_base32 to_base64 to_base64url to_big_endian_32 to_big_endian_64
+    to_hex to_ieee754_32 to_ieee754_64 xxhash64
+    at_timezone current_date current_time current_timestamp current_timezone date date_add date_diff
+    date_format date_parse date_trunc day day_of_month day_of_week day_of_year dow doy format_datetime
+    from_iso8601_date from_iso8601_timestamp from_iso8601_timestamp_nanos from_unixtime from_unixtime_nanos
+    hour human_readable_seconds last_day_of_month localtime localtimestamp millisecond minute month now
+    parse_datetime parse_duration quarter second timezone_hour timezone_minute to_iso8601 to_milliseconds
+    to_unixtime week week_of_year with_timezone year year_of_week yow
+    is_json_scalar json_array_contains json_array_get json_array_length json_extract json_extract_scalar
+    json_format json_parse json_size
+    url_decode url_encode url_extract_fragment url_extract_host url_extract_parameter url_extract_path
+    url_extract_port url_extract_protocol url_extract_query
+    coalesce greatest if least nullif try format_number parse_data_size typeof uuid
+    cume_dist dense_rank first_value lag last_value lead nth_value ntile percent_rank rank row_number
+    empty_approx_set hash_counts intersection_cardinality jaccard_index make_set_digest merge_set_digest
+    quantile_at_value value_at_quantile values_at_quantiles
+    bing_tile bing_tile_at bing_tile_coordinates bing_tile_polygon bing_tile_quadkey bing_tile_zoom_level
+    bing_tiles_around geometry_to_bing_tiles great_circle_distance st_area st_astext st_buffer st_centroid
+    st_contains st_crosses st_difference st_distance st_envelope st_equals st_geometryfromtext st_intersection
+    st_intersects st_length st_linefromtext st_point st_polygon st_touches st_union st_within st_x st_y
+    to_geometry to_spherical_geography
+    bar color render rgb current_user version
+""".split())
+
+# What to write instead, where localcloud runs something close.
+_ALTERNATIVES = {
+    "map_agg": "map(array_agg(key), array_agg(value))",
+    "url_extract_host": "regexp_extract(url, '^[a-z]+://([^/:?#]+)', 1)",
+    "url_extract_path": "regexp_extract(url, '^[a-z]+://[^/?#]*([^?#]*)', 1)",
+    "url_extract_protocol": "regexp_extract(url, '^([a-z]+):', 1)",
+    "url_extract_query": "regexp_extract(url, '[?]([^#]*)', 1)",
+    "url_extract_parameter": "regexp_extract(url, '[?&]name=([^&#]*)', 1)",
+    "any_match": "cardinality(filter(array, x -> condition)) > 0",
+    "all_match": "cardinality(filter(array, x -> NOT condition)) = 0",
+    "none_match": "cardinality(filter(array, x -> condition)) = 0",
+    "arrays_overlap": "cardinality(array_intersect(a, b)) > 0",
+    "array_union": "array_distinct(concat(a, b))",
+    "json_array_get": "json_extract(json, '$[0]')",
+    "at_timezone": "timestamp AT TIME ZONE 'zone'",
+    "approx_set": "approx_distinct(x)",
+}
+
+# DuckDB names in DuckDB's errors for the Trino functions that sqlglot renames.
+_TRINO_NAMES = {"str_to_map": "split_to_map"}
+
+
+def missing_function(duckdb_name: str, text: SqlText) -> QueryError:
+    """The error for a function DuckDB does not have: NOT_SUPPORTED for a Trino function, else FUNCTION_NOT_FOUND.
+
+    FUNCTION_NOT_FOUND, Trino's error for an unknown name, would tell a learner that they mistyped a
+    function that Athena has.
+    """
+    name = _TRINO_NAMES.get(duckdb_name.lower(), duckdb_name.lower())
+    found = re.search(rf"\b{re.escape(name)}\s*\(", text.sql, re.I)
+    where = text.at(found.start()) if found else "line 1:1"
+    if name not in _TRINO_FUNCTIONS:
+        return QueryError("FUNCTION_NOT_FOUND", f"{where}: Function '{name}' not registered")
+    instead = f" - try {_ALTERNATIVES[name]}" if name in _ALTERNATIVES else ""
+    return QueryError("NOT_SUPPORTED", f"{where}: Function '{name}' exists in Athena, but localcloud's Athena "
+                                       f"engine does not run it{instead}", error_type=1001)
 
 
 # ---- Java format strings -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import random
 import uuid
 from dataclasses import dataclass
@@ -341,6 +342,17 @@ CORPUS: list[CorpusQuery] = [
     CorpusQuery("division_by_zero_fails",
                 "SELECT sum(quantity) / count_if(quantity > 99) FROM orders", error="DIVISION_BY_ZERO"),
     CorpusQuery("unknown_column_fails", "SELECT product FROM orders", error="COLUMN_NOT_FOUND"),
+    CorpusQuery("double_division_by_zero_is_infinity",
+                "SELECT sum(price) / count_if(quantity > 99) AS per_unit, "
+                "-avg(price) / count_if(quantity > 99) AS negative FROM orders",
+                lambda d: frame(per_unit=[math.inf], negative=[-math.inf])),
+    CorpusQuery("decimal_text_cast_to_integer_fails",
+                "SELECT max(CAST(CAST(price AS varchar) AS integer)) FROM orders", error="INVALID_CAST_ARGUMENT"),
+    CorpusQuery("hour_added_to_a_date_fails",
+                "SELECT DISTINCT date(from_iso8601_timestamp(event_time)) + INTERVAL '1' HOUR AS later FROM orders",
+                error="INVALID_FUNCTION_ARGUMENT"),
+    CorpusQuery("map_agg_is_not_supported", "SELECT map_agg(orderid, quantity) AS quantities FROM orders",
+                error="NOT_SUPPORTED"),
     # -- window functions and the CDC projection
     CorpusQuery("current_state_projection",
                 CURRENT_STATE + "SELECT count(*) AS live_orders, sum(quantity * price) AS live_revenue "

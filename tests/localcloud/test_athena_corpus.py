@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -134,6 +135,28 @@ def test_engine_prints_values_as_athena_does(corpus: LoadedCorpus, tmp_path: Pat
         ("_col0", "bigint"), ("_col1", "timestamp with time zone"), ("_col2", "bigint"), ("_col3", "boolean")]
     assert outcome.rows == [[str(len(hour)), hour.ts.min().strftime("%Y-%m-%d %H:%M:%S.000 UTC"),
                              str(hour.quantity.sum() // 2), "true" if hour.is_deleted.any() else "false"]]
+
+
+def test_infinity_and_nan_are_written_as_athena_writes_them(corpus: LoadedCorpus, aws_env: dict[str, str]):
+    """Double division by zero, in the result CSV and in GetQueryResults."""
+    athena, s3 = corpus.session.client("athena"), corpus.session.client("s3")
+    query_id = athena.start_query_execution(
+        QueryString="SELECT sum(price) / 0 AS up, -sum(price) / 0 AS down, 0e0 / 0 AS undefined FROM orders",
+        QueryExecutionContext={"Database": corpus.database},
+        ResultConfiguration={"OutputLocation": corpus.output})["QueryExecutionId"]
+    execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    for _ in range(500):
+        if execution["Status"]["State"] not in ("QUEUED", "RUNNING"):
+            break
+        time.sleep(0.01)
+        execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
+    assert [[field.get("VarCharValue") for field in row["Data"]] for row in rows] == [
+        ["up", "down", "undefined"], ["Infinity", "-Infinity", "NaN"]]
+    key = execution["ResultConfiguration"]["OutputLocation"].removeprefix(f"s3://{corpus.bucket}/")
+    assert s3.get_object(Bucket=corpus.bucket, Key=key)["Body"].read() == (
+        b'"up","down","undefined"\n"Infinity","-Infinity","NaN"\n')
 
 
 # ---- comparing results ---------------------------------------------------------------------------

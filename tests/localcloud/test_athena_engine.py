@@ -134,6 +134,32 @@ def test_what_cannot_be_translated_fails_as_not_supported(athena: Athena):
     assert athena.fails("SELECT format('%,d', 1234567)").startswith("NOT_SUPPORTED: The format() specifier '%,d'")
 
 
+def test_a_trino_function_localcloud_does_not_run_fails_as_not_supported(athena: Athena, hourly_orders):
+    assert athena.fails("SELECT map_agg(orderid, quantity) FROM orders") == (
+        "NOT_SUPPORTED: line 1:8: Function 'map_agg' exists in Athena, but localcloud's Athena engine does not run "
+        "it - try map(array_agg(key), array_agg(value))")
+    assert athena.fails("SELECT url_extract_host('https://example.com/a')").startswith(
+        "NOT_SUPPORTED: line 1:8: Function 'url_extract_host' exists in Athena, but localcloud's Athena engine does "
+        "not run it - try regexp_extract(url, ")
+
+
+def test_a_function_trino_does_not_have_fails_as_function_not_found(athena: Athena):
+    assert athena.fails("SELECT url_host('https://example.com/a')") == (
+        "FUNCTION_NOT_FOUND: line 1:8: Function 'url_host' not registered")
+
+
+def test_text_that_is_not_an_integer_fails_to_cast_as_trino_does(athena: Athena, hourly_orders):
+    assert athena.fails("SELECT CAST('2.7' AS integer)") == "INVALID_CAST_ARGUMENT: Cannot cast '2.7' to INT"
+    assert athena.fails("SELECT CAST(orderid AS bigint) FROM orders WHERE orderid = 'o70'") == (
+        "INVALID_CAST_ARGUMENT: Cannot cast 'o70' to BIGINT")
+
+
+def test_hours_added_to_a_date_fail_as_trino_does(athena: Athena):
+    assert athena.fails("SELECT DATE '2024-01-20' + INTERVAL '1' HOUR") == (
+        "INVALID_FUNCTION_ARGUMENT: Cannot add hour, minutes or seconds to a date - cast the date to a timestamp "
+        "first, as in CAST(day AS timestamp)")
+
+
 # ---- what a query reads ---------------------------------------------------------------------------
 
 def test_partition_filter_reads_only_the_matching_objects(athena: Athena, hourly_orders: dict[str, int]):
@@ -416,6 +442,14 @@ def test_result_types_and_values_are_printed_as_athena_does(athena: Athena):
         ("label", "varchar", 2147483647, 0)]
     assert outcome.rows == [["3", "1.0E10", "0.1", "2.5", "1.50", "2024-01-20 07:13:45.000", "2024-01-21", "true",
                              "[1, 2]", "{x=1, y=a}", "{k=1}", None, "text"]]
+
+
+def test_double_division_by_zero_is_printed_as_athena_prints_it(athena: Athena, hourly_orders):
+    outcome = athena.run("SELECT sum(price) / count_if(quantity > 100) AS up, -sum(price) / 0 AS down, "
+                         "(sum(price) - sum(price)) / 0 AS undefined, CAST(1 AS real) / 0 AS r FROM orders")
+    assert [(c.name, c.type) for c in outcome.columns] == [("up", "double"), ("down", "double"),
+                                                           ("undefined", "double"), ("r", "real")]
+    assert outcome.rows == [["Infinity", "-Infinity", "NaN", "Infinity"]]
 
 
 def test_show_and_describe_are_utility_statements(athena: Athena, hourly_orders):

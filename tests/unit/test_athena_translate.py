@@ -6,6 +6,7 @@ Every expected value here is Trino's documented answer, not whatever DuckDB retu
 from __future__ import annotations
 
 import datetime
+import math
 from decimal import Decimal
 
 import duckdb
@@ -73,10 +74,32 @@ def test_avg_of_a_decimal_column_is_a_decimal(duck):
     assert one_row(duck, "SELECT avg(price) FROM t") == (Decimal("4.75"),)
 
 
-def test_division_by_zero_raises(duck):
-    for sql in ("SELECT 1 / 0", "SELECT a / (b - b) FROM t", "SELECT 5 % 0"):
+def test_integer_and_decimal_division_by_zero_raises(duck):
+    for sql in ("SELECT 1 / 0", "SELECT a / (b - b) FROM t", "SELECT 5 % 0", "SELECT 1.0 / 0", "SELECT price / 0 FROM t",
+                "SELECT avg(price) / 0 FROM t"):
         with pytest.raises(duckdb.Error, match="Division by zero"):
             duck.execute(translated(sql)[0]).fetchall()
+
+
+def test_double_division_by_zero_is_infinity_or_nan_as_in_trino(duck):
+    up, down, undefined, column, average = one_row(
+        duck, "SELECT 1e0 / 0, -1e0 / 0, 0e0 / 0, CAST(a AS double) / 0, "
+              "(SELECT avg(a) FROM t) / 0 FROM t WHERE a = 7")
+    assert (up, down, column, average) == (math.inf, -math.inf, math.inf, -math.inf)
+    assert math.isnan(undefined)
+
+
+def test_real_division_by_zero_is_infinity_as_in_trino(duck):
+    assert one_row(duck, "SELECT CAST(1 AS real) / 0, a / CAST(0 AS real) FROM t WHERE a = 7") == (math.inf, math.inf)
+
+
+def test_double_modulo_by_zero_is_nan_as_in_trino(duck):
+    assert math.isnan(one_row(duck, "SELECT 5e0 % 0")[0])
+
+
+def test_nan_and_infinity_functions_run_as_in_trino(duck):
+    assert one_row(duck, "SELECT is_nan(nan()), is_infinite(-infinity()), is_finite(1e0 / 0), 1e0 / infinity(), "
+                         "every(a > 0) FROM t") == (True, True, False, 0.0, False)
 
 
 # ---- dates ----------------------------------------------------------------------------------------
@@ -98,6 +121,32 @@ def test_date_plus_interval_stays_a_date(duck):
 def test_timestamp_plus_interval_stays_a_timestamp(duck):
     assert one_row(duck, "SELECT TIMESTAMP '2024-01-01 10:00:00' + INTERVAL '90' MINUTE") == (
         datetime.datetime(2024, 1, 1, 11, 30),)
+
+
+@pytest.mark.parametrize("sql", ["SELECT DATE '2024-01-20' + INTERVAL '1' HOUR", "SELECT INTERVAL '90' MINUTE + day FROM t",
+                                 "SELECT day - INTERVAL '1.5' SECOND FROM t"])
+def test_hours_minutes_or_seconds_on_a_date_fail_as_in_trino(sql):
+    with pytest.raises(QueryError, match=r"^INVALID_FUNCTION_ARGUMENT: Cannot (add|subtract) hour, minutes or "
+                                         r"seconds (to|from) a date - cast the date to a timestamp first"):
+        translated(sql)
+
+
+def test_whole_days_of_hours_on_a_date_stay_a_date_as_in_trino(duck):
+    assert one_row(duck, "SELECT DATE '2024-01-20' + INTERVAL '48' HOUR, DATE '2024-01-20' - INTERVAL '1440' MINUTE") \
+        == (datetime.date(2024, 1, 22), datetime.date(2024, 1, 19))
+
+
+@pytest.mark.parametrize(("sql", "unit"), [("SELECT date_add('hour', 1, day) FROM t", "hour"),
+                                           ("SELECT date_trunc('minute', DATE '2024-01-20')", "minute"),
+                                           ("SELECT date_diff('second', day, day) FROM t", "second")])
+def test_date_functions_refuse_time_units_on_a_date_as_in_trino(sql, unit):
+    with pytest.raises(QueryError, match=f"^INVALID_FUNCTION_ARGUMENT: '{unit}' is not a valid DATE field - cast"):
+        translated(sql)
+
+
+def test_time_units_on_a_date_cast_to_a_timestamp_work(duck):
+    assert one_row(duck, "SELECT date_add('hour', 1, CAST(day AS timestamp)), CAST(day AS timestamp) + INTERVAL '1' "
+                         "HOUR FROM t WHERE a = 7") == (datetime.datetime(2024, 1, 31, 1, 0),) * 2
 
 
 def test_format_datetime_reads_java_patterns(duck):
@@ -162,6 +211,30 @@ def test_reduce_with_an_identity_output_function(duck):
 def test_typeof_is_not_supported_rather_than_answered_with_duckdb_names():
     with pytest.raises(QueryError, match="NOT_SUPPORTED: typeof"):
         translated("SELECT typeof(1)")
+
+
+# ---- casts -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", ["SELECT CAST('2.7' AS integer)", "SELECT CAST('1e3' AS bigint)",
+                                 "SELECT CAST(name AS smallint) FROM t", "SELECT CAST('' AS tinyint)"])
+def test_text_that_is_not_an_integer_does_not_cast_to_an_integer_as_in_trino(duck, sql):
+    with pytest.raises(duckdb.ConversionException, match=translate.NOT_AN_INTEGER):
+        duck.execute(translated(sql)[0]).fetchall()
+
+
+def test_integer_text_casts_to_integer_types(duck):
+    assert one_row(duck, "SELECT CAST(' 12 ' AS integer), CAST('-7' AS bigint), CAST('+3' AS smallint), "
+                         "CAST(dt AS tinyint), CAST(NULL AS integer) FROM t WHERE a = 7") == (12, -7, 3, 1, None)
+
+
+def test_try_cast_of_text_that_is_not_an_integer_is_null_as_in_trino(duck):
+    assert one_row(duck, "SELECT TRY_CAST('2.7' AS integer), try(CAST('2.7' AS integer)), TRY_CAST(name AS bigint), "
+                         "TRY_CAST('12' AS integer) FROM t WHERE a = 7") == (None, None, None, 12)
+
+
+def test_doubles_and_decimals_cast_to_integers_round_half_away_from_zero_as_in_trino(duck):
+    assert one_row(duck, "SELECT CAST(2.7 AS integer), CAST(2.5e0 AS integer), CAST(-2.5e0 AS bigint), "
+                         "CAST(2.5 AS integer), CAST(price AS integer) FROM t WHERE a = -9") == (3, 3, -3, 3, 3)
 
 
 # ---- literals and names -----------------------------------------------------------------------------
@@ -243,6 +316,23 @@ def test_comparing_a_string_with_a_number_is_a_type_mismatch():
         translated("SELECT a FROM t WHERE a > '1'")
     with pytest.raises(QueryError, match="IN value and list items must be the same type: varchar"):
         translated("SELECT a FROM t WHERE hour IN (1, 2)")
+
+
+def test_a_trino_function_duckdb_lacks_is_not_supported_with_an_alternative():
+    assert translate.missing_function("map_agg", SqlText("SELECT k,\n  map_agg(k, v) FROM t")).reason == (
+        "NOT_SUPPORTED: line 2:3: Function 'map_agg' exists in Athena, but localcloud's Athena engine does not run "
+        "it - try map(array_agg(key), array_agg(value))")
+
+
+def test_a_trino_function_sqlglot_renames_is_reported_by_its_trino_name():
+    assert translate.missing_function("STR_TO_MAP", SqlText("SELECT split_to_map('a=1', ',', '=')")).reason == (
+        "NOT_SUPPORTED: line 1:8: Function 'split_to_map' exists in Athena, but localcloud's Athena engine does not "
+        "run it")
+
+
+def test_a_function_trino_does_not_have_is_not_found():
+    assert translate.missing_function("map_aggregate", SqlText("SELECT map_aggregate(k, v) FROM t")).reason == (
+        "FUNCTION_NOT_FOUND: line 1:8: Function 'map_aggregate' not registered")
 
 
 def test_two_statements_are_refused():
