@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from packaging.requirements import Requirement
 
-from workshop.config import DEFAULT_LOCALCLOUD_PORT, ROLE_PURPOSES, Config, ConfigError
+from workshop.config import DEFAULT_LOCALCLOUD_PORT, HIVE_DATA_FOLDER, ROLE_PURPOSES, Config, ConfigError
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -210,7 +210,9 @@ def simulation_principal(iam: Any, caller_arn: str) -> str | None:
     """The ARN the policy simulator accepts for the caller, or None when it cannot simulate them (root, federated).
 
     The simulator takes a role, not a session of it, so an assumed-role ARN is mapped to its role. The
-    role's real ARN may carry a path (SSO roles live under aws-reserved/...), so it is looked up.
+    role's real ARN may carry a path (SSO roles live under aws-reserved/...), so it is looked up; a
+    caller who may not read it gets the path-less ARN, which is right for most roles. Any other IAM
+    error is raised, for permissions() to report.
     """
     from botocore.exceptions import ClientError
 
@@ -227,88 +229,138 @@ def simulation_principal(iam: Any, caller_arn: str) -> str | None:
         return f"arn:{match['partition']}:iam::{match['account']}:role/{match['role']}"
 
 
-def course_permissions(config: Config, account: str) -> dict[str, tuple[str, ...]]:
-    """The API actions the kit and the notebooks call, grouped by the resource they act on ('*': no resource)."""
-    c = config
-    glue_table = c.arn("glue", account, f"table/{c.glue_database}/{c.glue_table}")
-    roles = {c.role_arn(purpose, account): ("iam:CreateRole", "iam:GetRole", "iam:TagRole", "iam:ListRoleTags",
-                                            "iam:PutRolePolicy", "iam:ListRolePolicies", "iam:DeleteRolePolicy",
-                                            "iam:PassRole", "iam:DeleteRole")
-             for purpose in ROLE_PURPOSES}
-    streams = {arn: ("firehose:CreateDeliveryStream", "firehose:DescribeDeliveryStream",
-                     "firehose:TagDeliveryStream", "firehose:ListTagsForDeliveryStream",
-                     "firehose:DeleteDeliveryStream")
-               for arn in (c.firehose_arn(account), c.hive_firehose_arn(account))}
-    return {
-        "*": ("dynamodb:ListTables", "dynamodb:ListStreams", "iam:ListRoles", "logs:DescribeLogGroups",
-              "athena:ListWorkGroups", "glue:CreateClassifier", "glue:GetClassifier", "glue:DeleteClassifier"),
-        c.table_arn(account): ("dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
-                               "dynamodb:TagResource", "dynamodb:ListTagsOfResource", "dynamodb:PutItem",
-                               "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Scan",
-                               "dynamodb:DeleteTable"),
-        f"{c.table_arn(account)}/stream/2026-01-01T00:00:00.000": (
-            "dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"),
-        c.kinesis_stream_arn(account): ("kinesis:CreateStream", "kinesis:DescribeStreamSummary",
-                                        "kinesis:DescribeStream", "kinesis:ListShards", "kinesis:AddTagsToStream",
-                                        "kinesis:ListTagsForStream", "kinesis:GetShardIterator",
-                                        "kinesis:GetRecords", "kinesis:PutRecord", "kinesis:DeleteStream"),
-        c.pipe_arn(account): ("pipes:CreatePipe", "pipes:DescribePipe", "pipes:TagResource", "pipes:DeletePipe"),
-        c.lambda_arn(account): ("lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-                                "lambda:UpdateFunctionCode", "lambda:InvokeFunction", "lambda:TagResource",
-                                "lambda:ListTags", "lambda:DeleteFunction"),
-        c.log_group_arn(account): ("logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy",
-                                   "logs:ListTagsForResource", "logs:FilterLogEvents", "logs:DeleteLogGroup"),
-        c.bucket_arn(account): ("s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging",
-                                "s3:GetBucketTagging", "s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteBucket"),
-        f"{c.bucket_arn(account)}/*": ("s3:PutObject", "s3:GetObject", "s3:DeleteObject",
-                                       "s3:DeleteObjectVersion"),
-        c.glue_database_arn(account): ("glue:CreateDatabase", "glue:GetDatabase", "glue:TagResource",
-                                       "glue:GetTags", "glue:DeleteDatabase"),
-        glue_table: ("glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:GetPartitions"),
-        c.crawler_arn(account): ("glue:CreateCrawler", "glue:GetCrawler", "glue:StartCrawler", "glue:StopCrawler",
-                                 "glue:TagResource", "glue:GetTags", "glue:DeleteCrawler"),
-        c.workgroup_arn(account): ("athena:CreateWorkGroup", "athena:GetWorkGroup", "athena:TagResource",
-                                   "athena:ListTagsForResource", "athena:StartQueryExecution",
-                                   "athena:GetQueryExecution", "athena:GetQueryResults", "athena:DeleteWorkGroup"),
-        **roles,
-        **streams,
-    }
+@dataclass(frozen=True)
+class Need:
+    """API actions the course calls, and every resource AWS authorizes each of them against."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+
+def course_permissions(config: Config, account: str) -> list[Need]:
+    """What the kit, the notebooks, awswrangler and Athena (on the learner's behalf) need, in one list.
+
+    tests/unit/test_cli.py checks it against every call a course run makes and every boto3 call in
+    solutions/. Creating with Tags needs the service's tagging action too; creating a pipe, function,
+    delivery stream or crawler needs iam:PassRole on its role.
+    """
+    from workshop.freshness import LIVE_TABLE   # imports awswrangler, which the package checks come before
+
+    def glue(resource: str) -> str:
+        return config.arn("glue", account, resource)
+
+    c, db = config, config.glue_database
+    catalog, database, every_table = glue("catalog"), c.glue_database_arn(account), c.glue_table_arn_pattern(account)
+    crawled = tuple(glue(f"table/{db}/{table}") for table in (c.glue_table, HIVE_DATA_FOLDER))
+    live_table = glue(f"table/{db}/{LIVE_TABLE}")                 # notebook 09's CREATE EXTERNAL TABLE, by Athena
+    ctas_table = glue(f"table/{db}/temp_table_*")                 # awswrangler's ctas_approach: created, then dropped
+    bucket = c.bucket_arn(account)
+    return [
+        # These name no resource, so IAM authorizes them against "*" (classifiers have no ARN at all).
+        Need(("dynamodb:ListTables", "kinesis:ListStreams", "pipes:ListPipes", "firehose:ListDeliveryStreams",
+              "lambda:ListFunctions", "s3:ListAllMyBuckets", "glue:ListCrawlers", "glue:CreateClassifier",
+              "glue:GetClassifier", "glue:DeleteClassifier", "athena:ListWorkGroups", "iam:ListRoles"), ("*",)),
+        Need(("dynamodb:CreateTable", "dynamodb:TagResource", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
+              "dynamodb:ListTagsOfResource", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+              "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:DeleteTable"),
+             (c.table_arn(account),)),
+        Need(("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"),
+             (f"{c.table_arn(account)}/stream/2026-01-01T00:00:00.000",)),
+        Need(("kinesis:CreateStream", "kinesis:AddTagsToStream", "kinesis:DescribeStreamSummary",
+              "kinesis:DescribeStream", "kinesis:ListShards", "kinesis:ListTagsForStream", "kinesis:GetShardIterator",
+              "kinesis:GetRecords", "kinesis:PutRecord", "kinesis:DeleteStream"), (c.kinesis_stream_arn(account),)),
+        Need(("pipes:CreatePipe", "pipes:TagResource", "pipes:DescribePipe", "pipes:DeletePipe"),
+             (c.pipe_arn(account),)),
+        Need(("lambda:CreateFunction", "lambda:TagResource", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
+              "lambda:UpdateFunctionCode", "lambda:InvokeFunction", "lambda:ListTags", "lambda:DeleteFunction"),
+             (c.lambda_arn(account),)),
+        Need(("logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy", "logs:ListTagsForResource",
+              "logs:FilterLogEvents", "logs:DeleteLogGroup"), (c.log_group_arn(account),)),
+        Need(("logs:DescribeLogGroups",), (c.arn("logs", account, "log-group:*"),)),
+        Need(("firehose:CreateDeliveryStream", "firehose:TagDeliveryStream", "firehose:DescribeDeliveryStream",
+              "firehose:ListTagsForDeliveryStream", "firehose:DeleteDeliveryStream"),
+             (c.firehose_arn(account), c.hive_firehose_arn(account))),
+        # Athena also reads the data and writes query results here with the learner's own permissions.
+        Need(("s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging", "s3:GetBucketTagging",
+              "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads",
+              "s3:DeleteBucket"), (bucket,)),
+        Need(("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
+              "s3:ListMultipartUploadParts"), (f"{bucket}/*",)),
+        # Glue authorizes catalog calls against the catalog, the database and the tables they touch.
+        Need(("glue:CreateDatabase", "glue:GetDatabase"), (catalog, database)),
+        Need(("glue:GetDatabases",), (catalog, glue("database/*"))),
+        Need(("glue:DeleteDatabase",), (catalog, database, every_table, glue(f"userDefinedFunction/{db}/*"))),
+        Need(("glue:GetTables",), (catalog, database, every_table)),
+        Need(("glue:GetTable", "glue:GetPartitions"), (catalog, database, *crawled)),
+        Need(("glue:CreateTable", "glue:GetTable"), (catalog, database, live_table, ctas_table)),
+        Need(("glue:DeleteTable",), (catalog, database, ctas_table)),
+        Need(("glue:TagResource", "glue:GetTags"), (database, c.crawler_arn(account))),
+        Need(("glue:CreateCrawler", "glue:GetCrawler", "glue:StartCrawler", "glue:StopCrawler", "glue:DeleteCrawler"),
+             (c.crawler_arn(account),)),
+        Need(("athena:CreateWorkGroup", "athena:TagResource", "athena:GetWorkGroup", "athena:ListTagsForResource",
+              "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+              "athena:DeleteWorkGroup"),
+             (c.workgroup_arn(account),)),
+        Need(("iam:CreateRole", "iam:TagRole", "iam:GetRole", "iam:ListRoleTags", "iam:PutRolePolicy",
+              "iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:PassRole", "iam:DeleteRole"),
+             tuple(c.role_arn(purpose, account) for purpose in ROLE_PURPOSES)),
+    ]
 
 
 def permissions(iam: Any, caller_arn: str, config: Config, account: str) -> Check:
-    """Ask the IAM policy simulator whether the caller may do everything the course does, in this region."""
-    from botocore.exceptions import ClientError
+    """Ask the IAM policy simulator whether the caller may do everything the course does, in this region.
 
-    principal = simulation_principal(iam, caller_arn)
-    if principal is None:
-        return Check(SKIP, f"permissions not checked: the IAM policy simulator cannot simulate {caller_arn} "
-                           "(a root or federated user); the course is best run as an IAM user or role")
+    The simulator is a convenience, so when IAM does not answer as expected (throttling, a service
+    error, no permission to simulate) the check is skipped with the reason, and doctor goes on.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
     needed = course_permissions(config, account)
     try:
-        denied = [f"{action} on {resource}" for resource, actions in needed.items()
-                  for action in _denied(iam, principal, resource, actions, config.region)]
+        principal = simulation_principal(iam, caller_arn)
+        if principal is None:
+            return Check(SKIP, f"permissions not checked: the IAM policy simulator cannot simulate {caller_arn} "
+                               "(a root or federated user); the course is best run as an IAM user or role")
+        denied = [f"{action} on {resource}" for need in needed
+                  for action, resource in _denied(iam, principal, need, config.region)]
     except ClientError as error:
-        if not _access_denied(error):
-            raise
-        return Check(SKIP, "permissions not checked: you may not use the IAM policy simulator "
-                           "(iam:SimulatePrincipalPolicy); a notebook will name any permission that is missing")
-    total = sum(map(len, needed.values()))
+        if _access_denied(error):
+            return Check(SKIP, "permissions not checked: you may not use the IAM policy simulator "
+                               "(iam:SimulatePrincipalPolicy); a notebook will name any permission that is missing")
+        return Check(SKIP, f"permissions not checked: IAM answered {error.response['Error'].get('Code')}: "
+                           f"{error.response['Error'].get('Message', '')}. Run doctor again in a minute; a notebook "
+                           "will name any permission that is missing")
+    except BotoCoreError as error:
+        return Check(SKIP, f"permissions not checked: the IAM policy simulator could not be reached ({error}). "
+                           "Check your network, then run doctor again")
+    total = sum(len(need.actions) * len(need.resources) for need in needed)
     if denied:
         shown = "; ".join(denied[:5]) + (f"; and {len(denied) - 5} more" if len(denied) > 5 else "")
-        return Check(FAIL, f"{len(denied)} of the {total} actions the course uses are denied for {principal}: {shown}",
+        return Check(FAIL, f"{len(denied)} of the {total} permissions the course uses are denied for {principal}: "
+                           f"{shown}",
                      "ask your account administrator to allow them (docs/instructor-guide.md, 'Before the day')")
-    return Check(OK, f"permissions: the {total} actions the course uses are allowed for {principal} "
+    return Check(OK, f"permissions: the {total} permissions the course uses are allowed for {principal} "
                      f"in {config.region} (IAM policy simulator)")
 
 
-def _denied(iam: Any, principal: str, resource: str, actions: tuple[str, ...], region_name: str) -> list[str]:
-    """Actions the simulator does not allow on resource; aws:RequestedRegion is set so region limits count."""
+def _denied(iam: Any, principal: str, need: Need, region_name: str) -> list[tuple[str, str]]:
+    """(action, resource) pairs the simulator does not allow; aws:RequestedRegion is set so region limits count.
+
+    The simulator gives one result per action, with the decision for each resource in
+    ResourceSpecificResults (older answers gave one result per action and resource).
+    """
     pages = iam.get_paginator("simulate_principal_policy").paginate(
-        PolicySourceArn=principal, ActionNames=list(actions), ResourceArns=[resource],
+        PolicySourceArn=principal, ActionNames=list(need.actions), ResourceArns=list(need.resources),
         ContextEntries=[{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": [region_name],
                          "ContextKeyType": "string"}])
-    return [result["EvalActionName"] for page in pages for result in page["EvaluationResults"]
-            if result["EvalDecision"] != "allowed"]
+    denied = []
+    for result in (result for page in pages for result in page["EvaluationResults"]):
+        per_resource = [(r["EvalResourceName"], r["EvalResourceDecision"])
+                        for r in result.get("ResourceSpecificResults", [])]
+        for resource, decision in per_resource or [(result.get("EvalResourceName", "*"), result["EvalDecision"])]:
+            if decision != "allowed":
+                denied.append((result["EvalActionName"], resource))
+    return list(dict.fromkeys(denied))
 
 
 def _access_denied(error: ClientError) -> bool:

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
+import awswrangler as wr
 import boto3
+import nbformat
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.client import BaseClient
 from botocore.stub import Stubber
 from packaging.requirements import Requirement
 
+import localcloud
 from localcloud.server import LocalCloud
-from workshop import course, doctor, progress, safety, teardown
+from workshop import course, datagen, doctor, freshness, progress, safety, teardown
 from workshop.__main__ import build_parser, main
 from workshop.config import Config
 from workshop.cost import RATES_AS_OF, Usage, estimate
+from workshop.inspect import PipelineMonitor, ShardInspector, StreamInspector
+from workshop.notebooks import SOLUTIONS_DIR
 from workshop.session import Connection, connect
-from workshop.steps import dynamodb
+from workshop.steps import dynamodb, iam, kinesis
 
 
 def _participant() -> str:
@@ -205,23 +215,60 @@ def test_an_assumed_role_is_simulated_as_its_role_with_the_role_path():
     assert doctor.simulation_principal(iam, "arn:aws:iam::111122223333:root") is None
 
 
-def test_the_permission_check_lists_the_denied_actions_for_the_region():
+def _simulation_answer(need: doctor.Need, denied: set[tuple[str, str]]) -> dict:
+    """What the simulator answers today: one result per action, the decision per resource inside it."""
+    def decision(action: str, resource: str) -> str:
+        return "implicitDeny" if (action, resource) in denied or (action, "any") in denied else "allowed"
+
+    return {"IsTruncated": False, "EvaluationResults": [{
+        "EvalActionName": action, "EvalResourceName": need.resources[0],
+        "EvalDecision": "implicitDeny" if any(decision(action, r) != "allowed" for r in need.resources) else "allowed",
+        "ResourceSpecificResults": [{"EvalResourceName": r, "EvalResourceDecision": decision(action, r)}
+                                    for r in need.resources]} for action in need.actions]}
+
+
+def _simulation_request(principal: str, need: doctor.Need, region_name: str) -> dict:
+    return {"PolicySourceArn": principal, "ActionNames": list(need.actions), "ResourceArns": list(need.resources),
+            "ContextEntries": [{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": [region_name],
+                                "ContextKeyType": "string"}]}
+
+
+def test_the_permission_check_names_each_denied_action_with_the_resource_it_is_denied_on():
     iam, stub = _iam_stub()
     config, account = Config(mode="aws", participant="alice", region="eu-west-1"), "111122223333"
     principal = "arn:aws:iam::111122223333:user/alice"
-    for resource, actions in doctor.course_permissions(config, account).items():
-        stub.add_response("simulate_principal_policy", {"IsTruncated": False, "EvaluationResults": [
-            {"EvalActionName": action, "EvalResourceName": resource,
-             "EvalDecision": "implicitDeny" if action in ("pipes:CreatePipe", "iam:PassRole") else "allowed"}
-            for action in actions]}, {
-            "PolicySourceArn": principal, "ActionNames": list(actions), "ResourceArns": [resource],
-            "ContextEntries": [{"ContextKeyName": "aws:RequestedRegion", "ContextKeyValues": ["eu-west-1"],
-                                "ContextKeyType": "string"}]})
+    catalog = "arn:aws:glue:eu-west-1:111122223333:catalog"
+    denied = {("pipes:CreatePipe", "any"), ("iam:PassRole", "any"), ("glue:GetTables", catalog)}
+    for need in doctor.course_permissions(config, account):
+        if need.resources == ("*",):   # older simulator answers: one result per action and resource, no details
+            answer = {"IsTruncated": False, "EvaluationResults": [
+                {"EvalActionName": action, "EvalResourceName": "*", "EvalDecision": "allowed"}
+                for action in need.actions]}
+        else:
+            answer = _simulation_answer(need, denied)
+        stub.add_response("simulate_principal_policy", answer, _simulation_request(principal, need, "eu-west-1"))
     with stub:
         check = doctor.permissions(iam, principal, config, account)
     assert check.status == doctor.FAIL
-    assert check.what.startswith("5 of the ")   # CreatePipe on the pipe, PassRole on each of the 4 roles
+    # CreatePipe on the pipe, PassRole on each of the 4 roles, GetTables on the catalog (not on the database)
+    assert check.what.startswith("6 of the ")
     assert "pipes:CreatePipe on arn:aws:pipes:eu-west-1:111122223333:pipe/alice-orders-cdc" in check.what
+    assert "and 1 more" in check.what
+
+
+def test_glue_actions_are_simulated_on_every_resource_aws_authorizes_them_against():
+    needs = doctor.course_permissions(Config(mode="aws", participant="alice"), "111122223333")
+    glue = "arn:aws:glue:us-east-1:111122223333"
+
+    def resources_of(action: str) -> set[str]:
+        return {resource for need in needs if action in need.actions for resource in need.resources}
+
+    assert {f"{glue}:catalog", f"{glue}:database/alice_sales_cdc", f"{glue}:table/alice_sales_cdc/orders",
+            f"{glue}:table/alice_sales_cdc/orders_live"} <= resources_of("glue:GetTable")
+    assert {f"{glue}:catalog", f"{glue}:table/alice_sales_cdc/orders_live"} <= resources_of("glue:CreateTable")
+    assert {f"{glue}:catalog", f"{glue}:database/alice_sales_cdc"} <= resources_of("glue:CreateDatabase")
+    assert f"{glue}:table/alice_sales_cdc/*" in resources_of("glue:DeleteDatabase")
+    assert f"{glue}:table/alice_sales_cdc/*" in resources_of("glue:GetTables")
 
 
 def test_without_access_to_the_policy_simulator_the_permission_check_is_skipped_not_failed():
@@ -230,6 +277,122 @@ def test_without_access_to_the_policy_simulator_the_permission_check_is_skipped_
     with stub:
         check = doctor.permissions(iam, "arn:aws:iam::111122223333:user/alice", Config(mode="aws"), "111122223333")
     assert check.status == doctor.SKIP and "iam:SimulatePrincipalPolicy" in check.what
+
+
+def test_an_unexpected_iam_error_skips_the_permission_check_with_the_reason_instead_of_crashing():
+    iam, stub = _iam_stub()
+    stub.add_client_error("simulate_principal_policy", service_error_code="Throttling", service_message="Rate exceeded",
+                          http_status_code=400)
+    stub.add_client_error("get_role", service_error_code="ServiceFailure", service_message="try again",
+                          http_status_code=400)
+    with stub:
+        throttled = doctor.permissions(iam, "arn:aws:iam::111122223333:user/alice", Config(mode="aws"), "111122223333")
+        failed = doctor.permissions(iam, "arn:aws:sts::111122223333:assumed-role/Learner/alice", Config(mode="aws"),
+                                    "111122223333")
+    assert throttled.status == doctor.SKIP and "IAM answered Throttling: Rate exceeded" in throttled.what
+    assert failed.status == doctor.SKIP and "IAM answered ServiceFailure: try again" in failed.what
+    assert "Run doctor again" in failed.what
+
+
+# ---- doctor's permission list, checked against what the course really calls ---------------------------------
+IAM_PREFIX = {"dynamodbstreams": "dynamodb"}
+# Where the IAM action is not the service prefix plus the operation name.
+IAM_ACTION = {
+    ("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "HeadBucket"): "s3:ListBucket", ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions", ("s3", "DeleteObjects"): "s3:DeleteObjectVersion",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock", ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
+}
+NEEDS_NO_PERMISSION = {("sts", "GetCallerIdentity")}
+LOCALCLOUD_DIR = str(Path(localcloud.__file__).parent)
+CLIENT_HELPERS = {"get_waiter", "get_paginator", "can_paginate"}
+
+
+def _iam_action(service: str, operation: str) -> str | None:
+    if (service, operation) in NEEDS_NO_PERMISSION:
+        return None
+    return IAM_ACTION.get((service, operation), f"{IAM_PREFIX.get(service, service)}:{operation}")
+
+
+def _doctor_actions() -> set[str]:
+    return {action for need in doctor.course_permissions(Config(mode="aws"), "111122223333") for action in need.actions}
+
+
+def _operations(service: str, code: str, variable: str) -> list[str]:
+    """The API operations `variable.method(...)` calls make in code, waiters and paginators included."""
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    api = client.meta.method_to_api_mapping
+    methods = re.findall(rf"(?<![\w.]){variable}\.(\w+)\(", code)   # not wr.athena.read_sql_query(
+    unknown = set(methods) - api.keys() - CLIENT_HELPERS
+    assert not unknown, f"{variable}.{unknown} is not a {service} API call: the scan misreads the notebook"
+    waiters = re.findall(rf"(?<![\w.]){variable}\.get_waiter\(\"(\w+)\"\)", code)
+    paginators = re.findall(rf"(?<![\w.]){variable}\.get_paginator\(\"(\w+)\"\)", code)
+    return ([api[m] for m in methods if m in api] + [client.get_waiter(w).config.operation for w in waiters]
+            + [api[p] for p in paginators])
+
+
+def _notebook_calls() -> set[tuple[str, str]]:
+    """(service, operation) of every boto3 call the solution notebooks' code makes itself."""
+    calls = set()
+    for path in sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        code = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+        code = re.sub(r"conn\.client\(\"(\w+)\"\)\.", r"direct_\1.", code)   # conn.client("s3").x( -> direct_s3.x(
+        clients = dict(re.findall(r"^\s*(\w+) = conn\.client\(\"(\w+)\"\)", code, flags=re.MULTILINE))
+        clients.update({f"direct_{service}": service for service in re.findall(r"\bdirect_(\w+)\.", code)})
+        calls |= {(service, operation) for variable, service in clients.items()
+                  for operation in _operations(service, code, variable)}
+    return calls
+
+
+def test_doctor_checks_every_boto3_call_the_solution_notebooks_make():
+    calls = _notebook_calls()
+    assert {("dynamodbstreams", "GetRecords"), ("lambda", "Invoke"), ("glue", "GetPartitions"),
+            ("athena", "CreateWorkGroup"), ("kinesis", "PutRecord"), ("dynamodb", "DescribeTable")} <= calls
+    missing = {_iam_action(*call) for call in calls} - _doctor_actions() - {None}
+    assert missing == set(), f"doctor.course_permissions does not check {sorted(missing)}"
+
+
+def _inside_localcloud() -> bool:
+    """The call comes from one of localcloud's engines (Firehose writing S3, say), not from the course."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(LOCALCLOUD_DIR):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _run_what_the_course_runs(conn: Connection) -> None:
+    """The kit's side of notebooks 01-10: catch-up, loads, widgets, awswrangler's queries, progress, teardown."""
+    course.catch_up(conn, "10", verbose=False)
+    datagen.run(30, table_name=conn.config.table_name, client=conn.client("dynamodb"), progress=False)
+    inspector = ShardInspector(session=conn)
+    inspector.get_records(), inspector.next_page(), inspector.count_per_shard()
+    StreamInspector(session=conn).get_records()
+    monitor = PipelineMonitor(session=conn)
+    monitor.refresh(), monitor.count_athena_rows()
+    where = {"database": conn.config.glue_database, "workgroup": conn.config.workgroup_name}
+    wr.athena.read_sql_query("SELECT event_name FROM orders", ctas_approach=False, **where)
+    wr.athena.read_sql_query("SELECT event_name FROM orders", **where)          # ctas_approach: a CTAS table
+    wr.athena.start_query_execution(freshness.live_table_ddl(conn), wait=True, **where)
+    progress.participant_progress(conn)
+    teardown.teardown(conn, progress=False)
+
+
+def test_doctor_checks_every_action_a_course_run_makes(learner, monkeypatch):
+    calls: set[tuple[str, str]] = set()
+    send = BaseClient._make_api_call
+
+    def recording(client, operation, params):
+        if not _inside_localcloud():
+            calls.add((client.meta.service_model.service_name, operation))
+        return send(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    _run_what_the_course_runs(learner)
+    assert {("dynamodb", "BatchWriteItem"), ("kinesis", "ListStreams"), ("glue", "DeleteTable")} <= calls
+    missing = {_iam_action(*call) for call in calls} - _doctor_actions() - {None}
+    assert missing == set(), f"doctor.course_permissions does not check {sorted(missing)}"
 
 
 # ---- progress ---------------------------------------------------------------------------------------
@@ -315,6 +478,112 @@ def test_teardown_all_participants_asks_then_removes_everyone(monkeypatch, tmp_p
         assert teardown.participants(first) == []
         assert main(["teardown", "--all-participants", "--yes"]) == 0
         assert "No participant has kit resources here" in capsys.readouterr().out
+
+
+def _intercept(client, operation: str, answers) -> None:
+    """Answer operation with the next of answers, (HTTP status, parsed body), instead of sending it to localcloud.
+
+    This is how a test makes AWS behaviour localcloud does not have, such as a pipe that stays DELETING for
+    minutes or a table still CREATING. Once answers runs out, calls go through again.
+    """
+    answers = iter(answers)
+
+    def answer(**_):
+        status, body = next(answers, (None, None))
+        return None if status is None else (AWSResponse("https://intercepted.invalid", status, {}, None), body)
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", answer)
+
+
+def _error(code: str, message: str) -> tuple[int, dict]:
+    return 400, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def test_teardown_finds_what_is_tagged_for_the_participant_under_any_name_and_only_that(learner, capsys):
+    ddb, p = learner.client("dynamodb"), learner.config.participant
+    neighbour = teardown.for_participant(learner, f"{p}-x")   # its names start with p- too
+    dynamodb.ensure_table(learner)
+    dynamodb.ensure_table(neighbour)
+    keys = {"AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}
+    ddb.create_table(TableName=f"{p}-orders-copy", Tags=learner.config.tag_list(), **keys)
+    ddb.create_table(TableName=f"{p}-scratch", **keys)   # not tagged: not the kit's
+
+    assert teardown.remaining(learner) == [f"DynamoDB table {p}-orders", f"DynamoDB table {p}-orders-copy"]
+    assert main(["teardown", "--yes"]) == 0
+    assert f"deleted  DynamoDB table {p}-orders-copy" in capsys.readouterr().out
+    assert teardown.remaining(learner) == []
+    left = ddb.list_tables()["TableNames"]
+    assert f"{p}-scratch" in left and neighbour.config.table_name in left
+    ddb.delete_table(TableName=f"{p}-scratch")
+    teardown.teardown(neighbour, progress=False)
+
+
+def test_teardown_waits_for_a_table_that_is_still_being_created_and_says_so(learner, monkeypatch, capsys):
+    monkeypatch.setattr(teardown, "POLL_SECONDS", 0.05)
+    dynamodb.ensure_table(learner)
+    _intercept(learner.client("dynamodb"), "DeleteTable",
+               [_error("ResourceInUseException", "Attempt to change a resource which is still in use")])
+    report = teardown.teardown(learner, progress=False)
+    assert f"DynamoDB table {learner.config.table_name} is still being created or updated " \
+           "(ResourceInUseException); waiting to delete it" in capsys.readouterr().out
+    assert report.deleted == [f"DynamoDB table {learner.config.table_name}"]
+    assert report.remaining == [] and report.problems == []
+
+
+def test_a_pipe_still_deleting_keeps_its_table_stream_and_role_and_the_report_says_to_run_again(learner, monkeypatch):
+    monkeypatch.setattr(teardown, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(teardown, "CONSUMERS_TIMEOUT", 0.2)
+    course.catch_up(learner, "04", verbose=False)
+    c = learner.config
+    _intercept(learner.client("pipes"), "DeletePipe", [(200, {"Name": c.pipe_name, "CurrentState": "DELETING"})])
+
+    report = teardown.teardown(learner, progress=False)   # AWS accepted the delete, but the pipe is still there
+    assert report.deleted == [f"EventBridge pipe {c.pipe_name}"]
+    assert report.remaining == [f"EventBridge pipe {c.pipe_name}", f"Kinesis stream {c.kinesis_stream_name}",
+                                f"DynamoDB table {c.table_name}", f"IAM role {c.role_name('pipe')}"]
+    text = str(report)
+    assert f"still being deleted after 0 s: EventBridge pipe {c.pipe_name}" in text
+    assert "kept what" in text and "Run `python -m workshop teardown --yes` again in a few minutes" in text
+
+    again = teardown.teardown(learner, progress=False)   # the pipe is really deleted this time
+    assert again.remaining == [] and again.problems == []
+
+
+def test_a_deletion_that_does_not_finish_in_time_is_reported_not_raised(learner, monkeypatch):
+    monkeypatch.setattr(teardown, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(teardown, "VERIFY_TIMEOUT", 0.2)
+    kinesis.ensure_stream(learner)
+    name = learner.config.kinesis_stream_name
+    _intercept(learner.client("kinesis"), "DeleteStream", [(200, {})])
+    report = teardown.teardown(learner, progress=False)
+    assert report.remaining == [f"Kinesis stream {name}"]
+    assert f"problem  still being deleted after 0 s: Kinesis stream {name}. Run `python -m workshop teardown " \
+           "--yes` again" in str(report)
+    assert teardown.teardown(learner, progress=False).remaining == []
+
+
+def test_teardown_all_participants_reports_a_failure_and_goes_on_to_the_next(monkeypatch, tmp_path, capsys):
+    """In a localcloud of its own, so that it cannot touch other tests' participants."""
+    with LocalCloud(port=0, state_dir=tmp_path) as own_cloud:
+        for name, value in own_cloud.client_environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("LOCALCLOUD_PORT", str(own_cloud.port))
+        alice = connect(Config(participant="alice", localcloud_port=own_cloud.port))
+        bob = teardown.for_participant(alice, "bob")
+        iam.ensure_role(alice, "pipe")
+        policy = alice.client("iam").create_policy(PolicyName="extra", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                    "Resource": "arn:aws:s3:::extra"}]}))["Policy"]["Arn"]
+        alice.client("iam").attach_role_policy(RoleName=alice.config.role_name("pipe"), PolicyArn=policy)
+        dynamodb.ensure_table(bob)
+
+        assert main(["teardown", "--all-participants", "--yes"]) == 1
+        out = capsys.readouterr().out
+        assert "problem  could not delete IAM role alice-sales-cdc-pipe-role" in out and "DeleteConflict" in out
+        assert "Resources of 'alice' remaining: 1 -> IAM role alice-sales-cdc-pipe-role" in out
+        assert "Resources of 'bob' remaining: 0" in out
+        assert teardown.participants(alice) == ["alice"]
 
 
 # ---- cost -------------------------------------------------------------------------------------------
