@@ -4,6 +4,9 @@ It executes the solution notebooks in order into build/executed/, then checks th
 end before the teardown notebook runs: a fresh batch of orders is written, and the run reports how
 many changes reached S3, how many rows Athena sees, and whether the current state rebuilt from the
 change log matches DynamoDB row for row.
+
+It starts clean by deleting the participant's resources. In aws mode it asks first, as the notebooks
+do before they create anything (workshop.safety); WORKSHOP_CONFIRM_ACCOUNT=<account> answers yes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 import awswrangler as wr
 import nbformat
 
-from workshop import course, datagen, teardown, verify
+from workshop import course, datagen, safety, teardown, verify
 from workshop.notebooks import SOLUTIONS_DIR
 from workshop.session import PROJECT_ROOT, Connection, connect
 from workshop.steps import glue
@@ -98,12 +101,19 @@ def _distinct_events(conn: Connection) -> int:
     return changes["event_id"].nunique() if len(changes) else 0
 
 
+def start_clean(conn: Connection) -> None:
+    """Delete the participant's resources, so the run shows the whole course; in aws mode only once confirmed."""
+    safety.confirm_rebuild(conn)
+    if conn.config.mode == "aws":
+        os.environ[safety.CONFIRM_VARIABLE] = conn.account_id   # the notebooks' kernels inherit it; they cannot ask
+    teardown.teardown(conn, progress=False)
+
+
 def run_course() -> RunSummary:
     started = time.monotonic()
     conn = connect()
     print(conn.describe())
-    # Start from nothing, so the run shows the whole course; only this participant's resources go.
-    teardown.teardown(conn, progress=False)
+    start_clean(conn)
     CHARTS_DIR.mkdir(parents=True, exist_ok=True)
     os.environ["WORKSHOP_CHARTS_DIR"] = str(CHARTS_DIR)  # the notebooks' kernels inherit it
     solutions = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_*.ipynb"))

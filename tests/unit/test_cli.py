@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 
 import localcloud
 from localcloud.server import LocalCloud
-from workshop import course, datagen, doctor, freshness, progress, safety, teardown
+from workshop import course, datagen, doctor, freshness, progress, runner, safety, teardown
 from workshop.__main__ import build_parser, main
 from workshop.config import Config
 from workshop.cost import RATES_AS_OF, Usage, estimate
@@ -645,3 +645,44 @@ def test_a_participant_whose_tagged_table_exists_is_not_asked_again(aws_mode, mo
     dynamodb.ensure_table(aws_mode)
     _never_ask(monkeypatch)
     safety.confirm_account(aws_mode)
+
+
+# ---- python -m workshop run, in aws mode -------------------------------------------------------------
+def test_run_in_aws_mode_lists_what_it_would_delete_and_deletes_nothing_without_a_yes(aws_mode, monkeypatch,
+                                                                                      capsys):
+    dynamodb.ensure_table(aws_mode)   # the participant started, so confirm_account alone would not ask
+    prompts = _answer(monkeypatch, "n")
+    with pytest.raises(safety.AccountNotConfirmed, match="nothing was deleted or created in account 123456789012"):
+        runner.start_clean(aws_mode)
+    out = capsys.readouterr().out
+    assert f"DynamoDB table {aws_mode.config.table_name}" in out and "account 123456789012" in out
+    assert prompts == ["Delete them and run the course in account 123456789012 (us-east-1)? [y/N] "]
+    assert teardown.remaining(aws_mode) == [f"DynamoDB table {aws_mode.config.table_name}"]
+
+
+def test_run_in_aws_mode_refuses_when_the_confirm_variable_names_another_account(aws_mode, monkeypatch):
+    dynamodb.ensure_table(aws_mode)
+    _never_ask(monkeypatch)
+    monkeypatch.setenv(safety.CONFIRM_VARIABLE, "999999999999")
+    with pytest.raises(safety.AccountNotConfirmed, match="999999999999.*123456789012"):
+        runner.start_clean(aws_mode)
+    assert teardown.remaining(aws_mode) != []
+
+
+def test_run_in_aws_mode_with_the_confirm_variable_starts_clean_and_lets_the_notebooks_through(aws_mode,
+                                                                                               monkeypatch):
+    dynamodb.ensure_table(aws_mode)
+    _never_ask(monkeypatch)
+    monkeypatch.setenv(safety.CONFIRM_VARIABLE, "123456789012")
+    runner.start_clean(aws_mode)
+    assert teardown.remaining(aws_mode) == []
+    assert os.environ[safety.CONFIRM_VARIABLE] == "123456789012"   # what the notebooks' kernels inherit
+
+
+def test_python_m_workshop_run_in_aws_mode_stops_with_a_message_when_not_confirmed(aws_mode, monkeypatch, capsys):
+    dynamodb.ensure_table(aws_mode)
+    monkeypatch.setattr(runner, "connect", lambda: aws_mode)   # connect() itself refuses localcloud in aws mode
+    _answer(monkeypatch, "no")
+    assert main(["run"]) == 2
+    assert "Configuration problem: Stopped: nothing was deleted" in capsys.readouterr().err
+    assert teardown.remaining(aws_mode) == [f"DynamoDB table {aws_mode.config.table_name}"]
