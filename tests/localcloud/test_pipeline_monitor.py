@@ -8,6 +8,8 @@ objects under orders/ and errors/ as Firehose writes them. No engine has to run.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -193,3 +195,46 @@ def test_athena_count_without_a_crawled_table_explains_what_to_run(conn):
     assert monitor.snapshot()["athena_rows"] is None
     assert "could not count the rows" in monitor.athena_result.value
     assert "crawler (notebook 07)" in monitor.athena_result.value
+
+
+def test_without_credentials_the_monitor_shows_how_to_set_them_up_instead_of_raising(no_credentials):
+    monitor = PipelineMonitor()
+    assert monitor.problem.startswith("No AWS credentials were found")
+    assert "No AWS credentials" in monitor.status.value
+    assert monitor.start_button.disabled and monitor.athena_button.disabled
+    monitor.start()
+    assert not monitor.running
+    snapshot = monitor.snapshot()
+    assert snapshot["table_items"] is None and snapshot["problems"]["s3"] == monitor.problem
+    assert "No AWS credentials" in monitor.stages.value
+    assert monitor.count_athena_rows() is None and "No AWS credentials" in monitor.athena_result.value
+
+
+def test_without_localcloud_the_monitor_shows_what_to_do_instead_of_raising(localcloud_cannot_start):
+    monitor = PipelineMonitor()
+    assert "could not be started" in monitor.problem and "make up" in monitor.status.value
+    assert monitor.refresh()["problems"]["table"] == monitor.problem
+    assert repr(monitor) == "PipelineMonitor(participant=None, interval=2)"
+
+
+@pytest.fixture
+def localcloud_cannot_start(monkeypatch: pytest.MonkeyPatch):
+    """Another program holds localcloud's port, so connect() can neither reach localcloud nor start it there."""
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        for name in ("AWS_ENDPOINT_URL", "WORKSHOP_MODE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("LOCALCLOUD_PORT", str(other_program.getsockname()[1]))
+        yield
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """aws mode on a machine with no AWS credentials anywhere, so no request can be signed (or sent)."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WORKSHOP_MODE", "aws")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

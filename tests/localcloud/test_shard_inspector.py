@@ -8,6 +8,8 @@ tests do not depend on the pipes engine.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 import uuid
 from collections import Counter
@@ -15,6 +17,7 @@ from datetime import datetime, timezone
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from workshop.config import Config
 from workshop.inspect import ShardInspector, StreamInspector
@@ -238,6 +241,48 @@ def test_count_stops_at_the_limit_per_shard(conn, written):
     assert set(inspector.count_per_shard(max_records_per_shard=2).values()) == {2}
 
 
+def answer_once_with_error(client, operation: str, code: str, message: str) -> None:
+    """The next `operation` call gets this AWS error instead of going to localcloud; later calls go through."""
+    answers = [(AWSResponse("https://injected.invalid", 400, {}, None),
+                {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}})]
+    client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}",
+                                lambda **_: answers.pop() if answers else None)
+
+
+def test_an_expired_iterator_on_next_page_says_to_start_again_and_get_records_does(conn, written):
+    inspector = ShardInspector(session=conn)
+    inspector.limit.value = 3
+    first = inspector.get_records()
+    # A Kinesis iterator expires 5 minutes after it is issued. localcloud's never expire, so Kinesis's answer
+    # to an old iterator is given to the next GetRecords call instead.
+    answer_once_with_error(conn.client("kinesis"), "GetRecords", "ExpiredIteratorException",
+                           "Iterator expired. The iterator was created at time ... while right now it is ...")
+    inspector.next_page_button.click()
+    assert inspector.error.startswith("The shard iterator expired")
+    assert "Click &#x27;Get records&#x27; to start again" in inspector.message.value
+    assert inspector.next_page_button.disabled
+    assert list(inspector.page["sequence_number"]) == list(first["sequence_number"])   # the page shown stays
+
+    inspector.get_records_button.click()
+    assert inspector.error is None and list(inspector.page["sequence_number"]) == list(first["sequence_number"])
+
+
+def test_without_localcloud_the_inspector_shows_what_to_do_instead_of_raising(localcloud_cannot_start):
+    inspector = ShardInspector()
+    assert "could not be started" in inspector.error and "make up" in inspector.error
+    assert "make up" in inspector.message.value
+    assert inspector.get_records_button.disabled and inspector.count_button.disabled
+    assert inspector.get_records().empty and "make up" in inspector.error
+    assert inspector.count_per_shard() == {}
+
+
+def test_without_credentials_the_inspector_says_how_to_set_them_up(no_credentials):
+    inspector = ShardInspector()
+    assert inspector.error.startswith("No AWS credentials were found") and "aws configure" in inspector.error
+    assert "No AWS credentials" in inspector.message.value
+    assert inspector.get_records().empty
+
+
 # ---- StreamInspector ---------------------------------------------------------------------------------------------
 
 
@@ -269,3 +314,26 @@ def test_stream_inspector_explains_a_missing_table(conn):
     inspector = StreamInspector(session=conn)
     assert inspector.error.startswith(f"Table {conn.config.table_name} does not exist")
     assert "notebook 01" in inspector.message.value
+
+
+@pytest.fixture
+def localcloud_cannot_start(monkeypatch: pytest.MonkeyPatch):
+    """Another program holds localcloud's port, so connect() can neither reach localcloud nor start it there."""
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        for name in ("AWS_ENDPOINT_URL", "WORKSHOP_MODE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("LOCALCLOUD_PORT", str(other_program.getsockname()[1]))
+        yield
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """aws mode on a machine with no AWS credentials anywhere, so no request can be signed (or sent)."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WORKSHOP_MODE", "aws")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")

@@ -7,6 +7,9 @@ record becomes a row (`_row`, `_detail`), and may add controls (`_extra_controls
 
 Every control is a public attribute, so a test (or a curious learner) can drive the widget from code
 exactly as clicks would: set `.value`, call `.click()`.
+
+When there is no connection (localcloud could not start, a setting is wrong), the widget still shows:
+its message says what went wrong and how to fix it, and its buttons are disabled.
 """
 
 from __future__ import annotations
@@ -39,9 +42,11 @@ class RecordInspector(widgets.VBox):
     columns: list[str] = []
     create_hint = ""                        # how to create a missing source
 
-    def __init__(self, connection: Connection, source_name: str) -> None:
+    def __init__(self, connection: Connection | None, source_name: str, problem: str | None = None) -> None:
+        """connection None: `problem` says why there is none, and the widget shows it instead of reading."""
         super().__init__()
         self.connection = connection
+        self._connection_problem = problem
         self.error: str | None = None       # the last problem shown, None after a success
         self.page = self._empty_page()      # the last page read, as shown
         self.records: list[dict[str, Any]] = []  # the same page as the API returned it
@@ -74,8 +79,11 @@ class RecordInspector(widgets.VBox):
             *sections,
         ]
         self._show_position_inputs()
-        self._fill_sources(source_name)
-        self._load_source_showing_errors()
+        if connection is None:
+            self._show_unconnected(source_name)
+        else:
+            self._fill_sources(source_name)
+            self._load_source_showing_errors()
         self.source.observe(lambda _: self._load_source_showing_errors(), names="value")
         self.shard.observe(lambda _: self._forget_next_page(), names="value")
         self.position.observe(lambda _: self._show_position_inputs(), names="value")
@@ -91,6 +99,12 @@ class RecordInspector(widgets.VBox):
 
     def _source_names(self) -> list[str]:
         raise NotImplementedError
+
+    def _client(self, service: str) -> Any:
+        """The connection's client for service; without a connection, InspectError saying why there is none."""
+        if self.connection is None:
+            raise InspectError(self._connection_problem)
+        return self.connection.client(service)
 
     def _open_stream(self, source_name: str) -> StreamShards:
         raise NotImplementedError
@@ -236,6 +250,13 @@ class RecordInspector(widgets.VBox):
         self.message.value = info_html(f"{stream.what}: {len(shards)} shard(s). Choose a position and click "
                                        "'Get records'.")
         return stream
+
+    def _show_unconnected(self, wanted: str) -> None:
+        self.source.options = [wanted] if wanted else []
+        self.error = self._connection_problem
+        self.message.value = error_html(self._connection_problem)
+        self.get_records_button.disabled = True
+        self.next_page_button.disabled = True
 
     def _show_position_inputs(self) -> None:
         for control, positions in self._shown_for_position.items():

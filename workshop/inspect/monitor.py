@@ -44,7 +44,8 @@ from matplotlib.figure import Figure
 
 from workshop.config import DATA_FOLDER, ERROR_FOLDER
 from workshop.inspect.streams import DynamoDBStreamShards, InspectError, KinesisShards, ShardTail
-from workshop.inspect.ui import as_connection, error_html, info_html, readable_error, show_figure
+from workshop.inspect.ui import (CONNECT_ERRORS, connection_or_problem, error_html, info_html, readable_error,
+                                 show_figure)
 from workshop.session import Connection
 
 DEFAULT_INTERVAL = 2.0
@@ -55,6 +56,7 @@ READ_PER_SHARD_PER_TICK = 5_000
 MISSING_HINT = "Run the first cell of notebook 09 (course.start('09')) to create what is missing."
 STAGE_ERRORS = (ClientError, BotoCoreError, InspectError)
 ATHENA_ERRORS = (ClientError, BotoCoreError, wr.exceptions.QueryFailed, wr.exceptions.QueryCancelled)
+STAGES = ("table", "stream", "kinesis", "s3")
 COUNT_KEYS = ("table_items", "stream_records", "kinesis_records", "kinesis_records_per_shard", "s3_objects",
               "s3_records", "failed_objects", "failed_records")
 CHARTED = {"table_items": "table items", "stream_records": "stream records",
@@ -117,6 +119,7 @@ class PipelineMonitor(widgets.VBox):
     """Counts at each stage of the pipeline, a chart of them over time, and freshness; refreshed on a timer.
 
     session:      a workshop.session.Connection, or a boto3.Session; default workshop.session.connect().
+                  When connecting fails (localcloud down, no credentials), the widget shows why instead of raising.
     interval:     seconds between refreshes.
     max_duration: seconds after which the monitor stops by itself.
     """
@@ -124,18 +127,8 @@ class PipelineMonitor(widgets.VBox):
     def __init__(self, session: Connection | boto3.Session | None = None, interval: float = DEFAULT_INTERVAL,
                  max_duration: float = DEFAULT_MAX_DURATION) -> None:
         super().__init__()
-        self.connection = as_connection(session)
         self.interval = interval
         self.max_duration = max_duration
-        config = self.connection.config
-        # Clients are made here, in the kernel's thread: making them from a boto3 session is not thread-safe.
-        self._dynamodb, self._streams, self._kinesis, s3 = (
-            self.connection.client(name) for name in ("dynamodb", "dynamodbstreams", "kinesis", "s3"))
-        bucket = self.connection.bucket
-        self._stream_tail: ShardTail | None = None
-        self._kinesis_tail = ShardTail(KinesisShards(self._kinesis, config.kinesis_stream_name))
-        self._delivered = S3Lines(s3, bucket, f"{DATA_FOLDER}/")
-        self._failed = S3Lines(s3, bucket, f"{ERROR_FOLDER}/")
         self._athena: dict[str, Any] = {"athena_rows": None, "athena_counted_at": None}
         self._started = time.monotonic()
         self._history: list[dict[str, Any]] = []
@@ -160,10 +153,37 @@ class PipelineMonitor(widgets.VBox):
             widgets.HBox([self.start_button, self.stop_button, self.athena_button]),
             self.status, self.stages, self.athena_result, self.chart,
         ]
+        self.connection: Connection | None = None
+        self.problem = self._connect(session)   # None, or why the monitor cannot count (shown, never raised)
+        if self.problem:
+            self.status.value = error_html(self.problem)
+            self.start_button.disabled = self.athena_button.disabled = True
+
+    def _connect(self, session: Connection | boto3.Session | None) -> str | None:
+        """Make the clients and readers every refresh uses; on failure, say why in words instead of raising.
+
+        Clients are made here, in the kernel's thread: making them from a boto3 session is not thread-safe.
+        """
+        self.connection, problem = connection_or_problem(session)
+        if self.connection is None:
+            return problem
+        config = self.connection.config
+        try:
+            self._dynamodb, self._streams, self._kinesis, s3 = (
+                self.connection.client(name) for name in ("dynamodb", "dynamodbstreams", "kinesis", "s3"))
+            bucket = self.connection.bucket   # asks STS for the account id, so credentials are tried here
+        except CONNECT_ERRORS as error:
+            return readable_error(error, "the connection", MISSING_HINT)
+        self._stream_tail: ShardTail | None = None
+        self._kinesis_tail = ShardTail(KinesisShards(self._kinesis, config.kinesis_stream_name))
+        self._delivered = S3Lines(s3, bucket, f"{DATA_FOLDER}/")
+        self._failed = S3Lines(s3, bucket, f"{ERROR_FOLDER}/")
+        return None
 
     def __repr__(self) -> str:
         """Short and stable, because notebooks show it as the widget's text/plain output."""
-        return f"PipelineMonitor(participant={self.connection.config.participant!r}, interval={self.interval:g})"
+        participant = self.connection.config.participant if self.connection else None
+        return f"PipelineMonitor(participant={participant!r}, interval={self.interval:g})"
 
     # ---- the timer -------------------------------------------------------------------------------------
 
@@ -173,7 +193,7 @@ class PipelineMonitor(widgets.VBox):
 
     def start(self) -> None:
         """Refresh every `interval` seconds in a background thread, until stop() or max_duration."""
-        if self.running:
+        if self.running or self.problem:
             return
         self._stopping.clear()
         self._started = time.monotonic()
@@ -217,6 +237,8 @@ class PipelineMonitor(widgets.VBox):
 
     def refresh(self) -> dict[str, Any]:
         """Count every stage once (what each tick does), update the widgets, and return the snapshot."""
+        if self.problem:
+            return self._unconnected_snapshot()
         with self._lock:
             snapshot: dict[str, Any] = {"time": datetime.now(timezone.utc), **dict.fromkeys(COUNT_KEYS),
                                         "problems": {}}
@@ -237,6 +259,14 @@ class PipelineMonitor(widgets.VBox):
                                   **{key: snapshot.get(key) for key in CHARTED}})
             self._render(snapshot)
             return dict(snapshot)
+
+    def _unconnected_snapshot(self) -> dict[str, Any]:
+        """Without a connection nothing is counted: every stage shows why."""
+        snapshot = {"time": datetime.now(timezone.utc), **dict.fromkeys(COUNT_KEYS), **self._athena,
+                    "freshness_seconds": None, "delivery_delay_seconds": None,
+                    "problems": dict.fromkeys(STAGES, self.problem)}
+        self.stages.value = _stages_html(snapshot)
+        return snapshot
 
     def snapshot(self) -> dict[str, Any]:
         """The counts the widget shows now (after one refresh if there was none yet).
@@ -283,8 +313,11 @@ class PipelineMonitor(widgets.VBox):
     def count_athena_rows(self) -> int | None:
         """SELECT count(*) of the crawled orders table in the course's workgroup; shown and returned.
 
-        On a problem (no table yet, no workgroup) the message is shown and None returned.
+        On a problem (no table yet, no workgroup, no connection) the message is shown and None returned.
         """
+        if self.problem:
+            self.athena_result.value = error_html(self.problem)
+            return None
         config = self.connection.config
         self.athena_result.value = info_html("Asking Athena...")
         table = f"{config.glue_database}.{config.glue_table}"

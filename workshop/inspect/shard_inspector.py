@@ -28,7 +28,7 @@ from workshop.inspect.hashing import hash_key, is_open, key_space_share, shard_f
 from workshop.inspect.inspector import READ_ERRORS, RecordInspector
 from workshop.inspect.records import KINESIS_COLUMNS, kinesis_record_detail, kinesis_record_row
 from workshop.inspect.streams import AT_TIMESTAMP, KinesisShards, ShardTail
-from workshop.inspect.ui import as_connection, error_html, show_figure
+from workshop.inspect.ui import connection_or_problem, error_html, show_figure
 from workshop.session import Connection
 
 # Counting stops after this many records per shard: enough to see a hot key, bounded in time and reads.
@@ -49,6 +49,7 @@ class ShardInspector(RecordInspector):
 
     stream_name: default the course's stream (config.kinesis_stream_name).
     session:     a workshop.session.Connection, or a boto3.Session; default workshop.session.connect().
+                 When connecting fails, the widget shows why instead of raising.
     """
 
     source_kind = "Kinesis stream"
@@ -59,10 +60,12 @@ class ShardInspector(RecordInspector):
     create_hint = "Create it in notebook 03, or run course.start('04') to catch up."
 
     def __init__(self, stream_name: str | None = None, session: Connection | boto3.Session | None = None) -> None:
-        connection = as_connection(session)
-        super().__init__(connection, stream_name or connection.config.kinesis_stream_name)
+        connection, problem = connection_or_problem(session)
+        default_name = connection.config.kinesis_stream_name if connection else ""
+        super().__init__(connection, stream_name or default_name, problem)
         self.shard_counts: dict[str, int] = {}   # the last count_per_shard() result
         self.count_figure: Figure | None = None  # and its chart
+        self.count_button.disabled = connection is None
 
     @property
     def stream(self) -> widgets.Dropdown:
@@ -72,11 +75,11 @@ class ShardInspector(RecordInspector):
     # ---- the Kinesis API ------------------------------------------------------------------------------
 
     def _source_names(self) -> list[str]:
-        pages = self.connection.client("kinesis").get_paginator("list_streams").paginate()
+        pages = self._client("kinesis").get_paginator("list_streams").paginate()
         return [name for page in pages for name in page["StreamNames"]]
 
     def _open_stream(self, source_name: str) -> KinesisShards:
-        return KinesisShards(self.connection.client("kinesis"), source_name)
+        return KinesisShards(self._client("kinesis"), source_name)
 
     def _row(self, record: dict[str, Any]) -> dict[str, Any]:
         return kinesis_record_row(record)

@@ -18,9 +18,11 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from matplotlib.figure import Figure
 
-from workshop.config import load
-from workshop.session import Connection, connect
+from workshop.config import ConfigError, load
+from workshop.session import Connection, LocalCloudUnavailable, connect
 
+# What connecting can raise: a bad setting, localcloud not starting, no credentials, an unreachable endpoint.
+CONNECT_ERRORS = (ConfigError, LocalCloudUnavailable, BotoCoreError, ClientError)
 NOT_FOUND = {"ResourceNotFoundException", "NoSuchBucket"}
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException",
              "RequestLimitExceeded"}
@@ -34,6 +36,14 @@ def as_connection(session: Connection | boto3.Session | None) -> Connection:
         # boto3 honours AWS_ENDPOINT_URL itself, so a session made for localcloud keeps working.
         return Connection(config=load(), session=session)
     return session
+
+
+def connection_or_problem(session: Connection | boto3.Session | None) -> tuple[Connection | None, str | None]:
+    """(as_connection(session), None), or (None, what went wrong in words): a widget shows it instead of raising."""
+    try:
+        return as_connection(session), None
+    except CONNECT_ERRORS as error:
+        return None, readable_error(error, "the connection", "")
 
 
 def readable_error(error: Exception, what: str, hint: str) -> str:
@@ -58,7 +68,8 @@ def readable_error(error: Exception, what: str, hint: str) -> str:
                     "other reader (the pipe, Firehose). Wait a few seconds and try again.")
         return f"{what}: AWS refused the request with {code}: {message}"
     if isinstance(error, NoCredentialsError):
-        return "No AWS credentials were found. Run the first cell of the notebook (course.start) again."
+        return ("No AWS credentials were found. Set them up (`aws configure`, or `aws sso login` and "
+                "`export AWS_PROFILE=NAME`), then run this cell again; `python -m workshop doctor` checks the setup.")
     if isinstance(error, EndpointConnectionError):
         return (f"Cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}. In local mode start "
                 "localcloud with `make up`; on AWS check your network.")
