@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from workshop.session import Connection
+from workshop.verify import read_shard
 
 PASS, FAIL = "✓", "✗"
 
@@ -85,17 +86,16 @@ def records_since(conn: Connection, recent: Any, since: Any) -> None:
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
         iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while iterator:
-            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            expected |= {r["SequenceNumber"] for r in page["Records"] if r["ApproximateArrivalTimestamp"] >= since}
-            iterator = page.get("NextShardIterator") if page["Records"] and page["MillisBehindLatest"] else None
+        expected |= {r["SequenceNumber"] for r in read_shard(kinesis, iterator, limit=10_000)
+                     if r["ApproximateArrivalTimestamp"] >= since}
     got = {r["SequenceNumber"] for r in recent}
     return _verdict(got == expected and len(expected) > 0,
                     "you read every record that arrived since then, from every shard.",
                     f"you have {len(got & expected)} of the {len(expected)} records that arrived since then"
                     f"{' and some older ones' if got - expected else ''}. Read every shard with "
-                    "ShardIteratorType='AT_TIMESTAMP' and Timestamp=since, following NextShardIterator until a page "
-                    "is empty.")
+                    "ShardIteratorType='AT_TIMESTAMP' and Timestamp=since, and follow NextShardIterator until the "
+                    "shard is caught up: an empty page with MillisBehindLatest 0 (an empty page alone may come "
+                    "before later records).")
 
 
 def rejected_record(bad_result: Any, original_data: str) -> None:

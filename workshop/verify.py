@@ -55,24 +55,74 @@ def wait_for_delivery(conn: Connection, expected_changes: int, *, timeout: float
                            f"and look for failed records under s3://{conn.bucket}/{ERROR_FOLDER}/.")
 
 
-def kinesis_records(conn: Connection, limit_per_shard: int = 100_000) -> pd.DataFrame:
-    """Every record in the Kinesis stream (TRIM_HORIZON to now), one row each: shard, key, decoded change."""
+# DynamoDB Streams has no MillisBehindLatest, and an open shard may answer several empty pages before
+# later records ("it might take multiple calls to get to a portion of the shard that contains stream
+# records", GetRecords API reference). So a reader of an open shard stops after this many empty pages in a row.
+EMPTY_PAGES_AT_NEWEST_RECORD = 3
+
+
+def caught_up(page: dict[str, Any], empty_pages_in_a_row: int = 0) -> bool:
+    """Whether a shard reader may stop after this GetRecords page, from Kinesis or DynamoDB Streams.
+
+    An empty page alone does not mean the end: both services can return empty pages before later
+    records. A reader has caught up when
+    - the page has no NextShardIterator: the shard is closed and read to its end;
+    - Kinesis: the page is empty and MillisBehindLatest is 0, so nothing newer exists;
+    - DynamoDB Streams (no MillisBehindLatest): the page is the EMPTY_PAGES_AT_NEWEST_RECORD-th empty
+      page in a row, so the reader has reached the newest record.
+
+    Example:
+        >>> page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+        >>> caught_up(page)        # False while MillisBehindLatest > 0, even for an empty page
+    """
+    if not page.get("NextShardIterator"):
+        return True
+    if page["Records"]:
+        return False
+    if "MillisBehindLatest" in page:
+        return page["MillisBehindLatest"] == 0
+    return empty_pages_in_a_row >= EMPTY_PAGES_AT_NEWEST_RECORD
+
+
+def read_shard(client: Any, iterator: str, *, limit: int) -> list[dict[str, Any]]:
+    """Every record from iterator on, following NextShardIterator until caught_up (a Kinesis or Streams client)."""
+    records: list[dict[str, Any]] = []
+    empty_pages = 0
+    while True:
+        page = client.get_records(ShardIterator=iterator, Limit=limit)
+        records.extend(page["Records"])
+        empty_pages = 0 if page["Records"] else empty_pages + 1
+        if caught_up(page, empty_pages):
+            return records
+        iterator = page["NextShardIterator"]
+
+
+def kinesis_records(conn: Connection) -> pd.DataFrame:
+    """Every record in the Kinesis stream (TRIM_HORIZON to now), one row each: shard, key, decoded change.
+
+    A record that is not a change (notebook 06 puts one in on purpose) has no event name or id.
+    """
+    from workshop.inspect.streams import KinesisShards
+
     kinesis = conn.client("kinesis")
-    name = conn.config.kinesis_stream_name
+    stream = KinesisShards(kinesis, conn.config.kinesis_stream_name)
     rows = []
-    for shard in kinesis.list_shards(StreamName=name)["Shards"]:
-        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        read = 0
-        while iterator and read < limit_per_shard:
-            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            for record in page["Records"]:
-                change = json.loads(record["Data"])
-                rows.append({"shard": shard["ShardId"], "partition_key": record["PartitionKey"],
-                             "event_name": change.get("eventName"), "event_id": change.get("eventID")})
-            read += len(page["Records"])
-            iterator = page.get("NextShardIterator") if page["Records"] and page["MillisBehindLatest"] else None
+    for shard in stream.shards():
+        iterator = stream.iterator(shard["ShardId"], "TRIM_HORIZON")
+        for record in read_shard(kinesis, iterator, limit=stream.max_page):
+            change = _change_in(record["Data"])
+            rows.append({"shard": shard["ShardId"], "partition_key": record["PartitionKey"],
+                         "event_name": change.get("eventName"), "event_id": change.get("eventID")})
     return pd.DataFrame(rows, columns=["shard", "partition_key", "event_name", "event_id"])
+
+
+def _change_in(data: bytes) -> dict[str, Any]:
+    """The DynamoDB change a Kinesis record carries, or {} when its data is not a JSON object."""
+    try:
+        change = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return change if isinstance(change, dict) else {}
 
 
 def table_items(conn: Connection) -> pd.DataFrame:
@@ -131,30 +181,29 @@ def compare_with_table(conn: Connection, projected: pd.DataFrame) -> ProjectionC
     )
 
 
-def stream_record_count(conn: Connection) -> int:
-    """How many records the table's DynamoDB stream holds (every shard, from TRIM_HORIZON)."""
-    from workshop.steps.dynamodb import stream_arn
+def stream_records(conn: Connection) -> list[dict[str, Any]]:
+    """Every record the table's DynamoDB stream holds (every shard, from TRIM_HORIZON, parents first)."""
+    from workshop.inspect.streams import DynamoDBStreamShards
 
     streams = conn.client("dynamodbstreams")
-    arn = stream_arn(conn)
-    total = 0
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            total += len(page["Records"])
-            iterator = page.get("NextShardIterator") if page["Records"] else None
-    return total
+    stream = DynamoDBStreamShards.of_table(conn.client("dynamodb"), streams, conn.config.table_name)
+    return [record for shard in stream.shards()
+            for record in read_shard(streams, stream.iterator(shard["ShardId"], "TRIM_HORIZON"),
+                                     limit=stream.max_page)]
+
+
+def stream_record_count(conn: Connection) -> int:
+    """How many records the table's DynamoDB stream holds (every shard, from TRIM_HORIZON)."""
+    return len(stream_records(conn))
 
 
 def wait_for_kinesis(conn: Connection, *, timeout: float = 120) -> pd.DataFrame:
     """Wait until every record of the table's stream is in Kinesis (the pipe has caught up); return them."""
     expected = stream_record_count(conn)
 
-    def caught_up() -> pd.DataFrame | None:
+    def all_in_kinesis() -> pd.DataFrame | None:
         records = kinesis_records(conn)
         return records if records["event_id"].nunique() >= expected else None
 
-    return wait_until(caught_up, what=f"{expected} stream records in Kinesis", timeout=timeout,
+    return wait_until(all_in_kinesis, what=f"{expected} stream records in Kinesis", timeout=timeout, interval=1,
                       hint="Check that the pipe is RUNNING (notebook 03) and read its StateReason.")
