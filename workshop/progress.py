@@ -145,5 +145,5 @@ def format_progress(conn: Connection, statuses: list[StepStatus]) -> str:
     gaps = [s.step for s in statuses if not s.done and s.notebook < upcoming]
     if gaps:
         lines.append(f"  missing before it: {', '.join(gaps)}. `python -m workshop catch-up {upcoming}` creates "
-                     "missing resources; data comes from running the notebooks (orders from 01, delivery from 06).")
+                     "what is missing, sample orders and their delivery to S3 included.")
     return "\n".join(lines)
