@@ -1,6 +1,7 @@
 """One IAM role per service, each with an inline policy scoped to the exact resources it touches.
 
-No managed *FullAccess policies and no Resource "*": a participant's pipe can read only their own
+No managed *FullAccess policies, and a Resource "*" only where IAM accepts nothing else (the pipe's
+dynamodb:ListStreams, with a comment at the statement): a participant's pipe can read only their own
 table's stream, their Firehose can write only their own bucket, and so on.
 """
 
