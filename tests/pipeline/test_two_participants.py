@@ -15,6 +15,7 @@ from workshop import course, datagen, progress, teardown, verify
 from workshop.config import PROJECT_TAG, Config
 from workshop.freshness import LIVE_TABLE
 from workshop.session import Connection, connect
+from workshop.steps import s3 as s3_step
 
 # What catch-up to 09 creates for one participant: one of each, a delivery stream per layout, a role per service.
 EXPECTED_KINDS = {"DynamoDB table": 1, "Kinesis stream": 1, "pipe": 1, "delivery stream": 2, "Lambda function": 1,
@@ -147,3 +148,33 @@ def test_two_participants_side_by_side_are_fully_tagged_and_torn_down_apart(two_
     assert inventory(ben) == before[ben.config.participant]
     teardown.teardown(ben, progress=False)
     assert inventory(ben) == {}
+
+
+def test_a_bucket_under_the_participants_name_without_the_kits_tags_is_refused_and_left_alone(session):
+    """In us-east-1 CreateBucket succeeds on a bucket you own, so tagging after it would take the bucket over."""
+    conn = Connection(config=Config(participant=f"s3{uuid.uuid4().hex[:6]}"), session=session)
+    s3, bucket = conn.client("s3"), conn.bucket
+    s3.create_bucket(Bucket=bucket)
+    with pytest.raises(s3_step.BucketNotTheKits, match="without the kit's tags"):
+        s3_step.ensure_bucket(conn)            # no tags at all
+    assert "TagSet" not in _quiet_tagging(s3, bucket)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "owner", "Value": "data-team"}]})
+
+    with pytest.raises(s3_step.BucketNotTheKits, match=f"{bucket} already exists in this account without the kit"):
+        s3_step.ensure_bucket(conn)
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "owner", "Value": "data-team"}]
+    assert teardown.remaining(conn) == []     # not the kit's, so teardown would not touch it either
+
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": conn.config.tag_list()})
+    assert s3_step.ensure_bucket(conn) == bucket   # tagged for this participant: the kit's, used as it is
+    teardown.teardown(conn, progress=False)
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def _quiet_tagging(s3: Any, bucket: str) -> dict:
+    """get_bucket_tagging's answer, or {} when the bucket has no tags (NoSuchTagSet)."""
+    try:
+        return s3.get_bucket_tagging(Bucket=bucket)
+    except s3.exceptions.ClientError as error:
+        assert error.response["Error"]["Code"] == "NoSuchTagSet"
+        return {}
