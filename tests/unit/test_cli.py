@@ -595,6 +595,23 @@ def test_cost_prints_a_dollar_total_for_the_participants_labelled_as_an_estimate
     assert RATES_AS_OF in out and "estimates" in out
 
 
+def test_cost_says_where_each_rate_comes_from_and_what_it_does_not_price(capsys):
+    assert main(["cost"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert lines["Lambda"].endswith("[rate: AWS pricing page]")
+    assert lines["Kinesis"].endswith("[rate: unconfirmed]") and lines["Glue"].endswith("[rate: secondary source]")
+    assert "600 LISTs by the monitor" in lines["S3"] and lines["S3"].endswith("[rates: unconfirmed, secondary source]")
+    assert lines["not"].startswith("  not priced (no rate in the sources): CloudWatch Logs")
+
+
+def test_the_monitors_s3_listings_are_priced_at_the_list_rate():
+    def s3_dollars(usage: Usage) -> float:
+        return next(line.dollars for line in estimate(usage).lines if line.service == "S3")
+
+    # 10 minutes of refreshes every 2 s, each listing orders/ and errors/: 600 LISTs at $5 per million.
+    assert s3_dollars(Usage()) - s3_dollars(Usage(monitor_minutes=0)) == pytest.approx(600 * 5 / 1e6)
+
+
 def test_cost_with_no_hours_says_what_to_give(capsys):
     assert main(["cost", "--hours", "0"]) == 2
     assert "hours must be more than 0" in capsys.readouterr().err
