@@ -7,8 +7,8 @@ moto stores pipes but moves nothing. This engine:
   second, cuts batches (full at BatchSize or 6 MB, or when MaximumBatchingWindowInSeconds has
   passed since the batch's first record was read) and sends every batch with Kinesis PutRecords,
   one Kinesis record per stream record, retrying a failed call until it succeeds;
-- checkpoints, per shard, the sequence number of the last record of every fully delivered batch
-  (state_dir/pipes/<account>_<region>_<pipe>.json). A restarted poller resumes after it, so
+- checkpoints, per shard, the sequence number of the last record of the fully delivered batches
+  (state_dir/pipes/<account>_<region>_<pipe>.json), after each pass that sent some. A restarted poller resumes after it, so
   nothing is lost and delivery is at least once. StartingPosition applies only to a pipe's first run;
 - decides each pipe's CurrentState, which moto gets wrong: CREATING, STARTING and UPDATING end in
   RUNNING (or STOPPED, if that is the DesiredState), STOPPING ends in STOPPED once the poller stopped.
@@ -407,14 +407,22 @@ class PipePoller:
         return Entry(data, self._partition_key.for_event(event), event["dynamodb"]["SequenceNumber"])
 
     def _send_due_batches(self) -> None:
-        """Send every full batch, and whatever has waited out the batching window; checkpoint each."""
-        for shard_id, buffer in self._shards.items():
-            while buffer.entries and self._is_due(buffer):
-                FOREGROUND.give_way()
-                batch = buffer.take_batch(self.settings.batch_size)
-                if not self.deliver(batch):
-                    return  # stopping: the batch is read again from the checkpoint next time
-                self._delivered[shard_id] = batch[-1].sequence_number
+        """Send every full batch, and whatever has waited out the batching window; then checkpoint them.
+
+        One checkpoint for all the batches sent in this pass: a crash before it only sends them again.
+        """
+        sent = False
+        try:
+            for shard_id, buffer in self._shards.items():
+                while buffer.entries and self._is_due(buffer):
+                    FOREGROUND.give_way()
+                    batch = buffer.take_batch(self.settings.batch_size)
+                    if not self.deliver(batch):
+                        return  # stopping: the batch is read again from the checkpoint next time
+                    self._delivered[shard_id] = batch[-1].sequence_number
+                    sent = True
+        finally:
+            if sent:
                 self._checkpoints.save(self.pipe_id, self.settings.source, self._delivered)
 
     def _is_due(self, buffer: ShardBuffer) -> bool:
