@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
@@ -61,22 +62,20 @@ def revenue_by_product(revenue: pd.DataFrame) -> Figure:
     return _finish(figure, "revenue_by_product")
 
 
-def changes_over_time(per_minute: pd.DataFrame) -> Figure:
-    """Stacked bars of changes per minute by event type (columns minute, event_name, changes)."""
-    table = per_minute.pivot_table(index="minute", columns="event_name", values="changes", fill_value=0)
-    table = table.reindex(columns=[e for e in EVENT_COLOURS if e in table.columns])
+def orders_over_time(per_bucket: pd.DataFrame, bucket_seconds: int = 10) -> Figure:
+    """Bars of new orders (inserts) per time bucket (columns bucket_start, orders): short buckets show the bursts
+    in which a workshop writes its orders, where per-minute bars would show one or two."""
+    starts = pd.to_datetime(per_bucket["bucket_start"], utc=True)
     figure, axes = plt.subplots(figsize=(7, 3))
-    bottom = None
-    for event_name in table.columns:
-        axes.bar(table.index, table[event_name], bottom=bottom, width=0.0005, label=event_name,
-                 color=EVENT_COLOURS[event_name])
-        bottom = table[event_name] if bottom is None else bottom + table[event_name]
-    axes.set_title("Changes per minute")
-    axes.set_ylabel("changes")
-    axes.legend(frameon=False)
+    bars = axes.bar(starts, per_bucket["orders"], width=pd.Timedelta(seconds=bucket_seconds * 0.8), align="edge",
+                    color=EVENT_COLOURS["INSERT"])
+    axes.bar_label(bars)
+    axes.set_title(f"New orders per {bucket_seconds} seconds")
+    axes.set_ylabel("orders")
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     axes.spines[["top", "right"]].set_visible(False)
     figure.autofmt_xdate()
-    return _finish(figure, "changes_over_time")
+    return _finish(figure, "orders_over_time")
 
 
 def freshness(delays_seconds: pd.Series) -> Figure:
