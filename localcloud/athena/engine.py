@@ -428,21 +428,37 @@ def _check_output_names(names: list[str]) -> None:
         raise QueryError("DUPLICATE_COLUMN_NAME", f"line 1:1: Column name '{duplicates[0]}' specified more than once")
 
 
-def _fetch_text(cursor: duckdb.DuckDBPyConnection, sql: str, types: list[duckdb.DuckDBPyType]) -> list[list[str | None]]:
-    """Run the query and return its values as Athena prints them: by DuckDB where it can, else in Python."""
-    expressions, python_columns = [], {}
+def _fetch_text(cursor: duckdb.DuckDBPyConnection, sql: str,
+                types: list[duckdb.DuckDBPyType]) -> list[list[str | None]]:
+    """Run the query and return its values as Athena prints them: by DuckDB where it can, else in Python.
+
+    The query returns each column's text as DuckDB prints it, then, for columns DuckDB cannot always print
+    as Athena does, the values Python must print. Most rows need no Python at all, so they cost a slice.
+    """
+    texts, pythons, formatters = [], [], []  # pythons: (column index, SQL) of the values Python prints
     for index, column_type in enumerate(types):
-        printed = formatting.text_sql(f"c{index}", column_type)
-        if printed is None:
-            python_columns[index] = formatting.python_formatter(column_type)
-            printed = formatting.fetchable_sql(f"c{index}", column_type)
-        expressions.append(printed)
+        column = f"c{index}"
+        texts.append(formatting.text_sql(column, column_type) or "NULL")
+        python = formatting.python_sql(column, column_type)
+        if python is not None:
+            pythons.append((index, python))
+            formatters.append(formatting.python_formatter(column_type))
     aliases = ", ".join(f"c{index}" for index in range(len(types)))
-    rows = cursor.execute(f"SELECT {', '.join(expressions)} FROM ({sql}) AS __localcloud_result({aliases})").fetchall()
-    if not python_columns:
+    expressions = ", ".join(texts + [python for _, python in pythons])
+    rows = cursor.execute(f"SELECT {expressions} FROM ({sql}) AS __localcloud_result({aliases})").fetchall()
+    width = len(types)
+    if not pythons:
         return [list(row) for row in rows]
-    return [[python_columns[i](value) if i in python_columns else value for i, value in enumerate(row)]
-            for row in rows]
+    printed = []
+    for row in rows:
+        merged = list(row[:width])
+        values = row[width:]
+        if values.count(None) != len(values):
+            for (index, _), formatter, value in zip(pythons, formatters, values):
+                if value is not None:
+                    merged[index] = formatter(value)
+        printed.append(merged)
+    return printed
 
 
 # ---- DuckDB errors in Athena's words ------------------------------------------------------------

@@ -197,7 +197,11 @@ _TIMESTAMP_PATTERN = "'%Y-%m-%d %H:%M:%S.%g'"
 
 
 def text_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
-    """A DuckDB expression printing the column as Athena does, or None when Python must format it."""
+    """A DuckDB expression printing the column as Athena does (NULL where Python must), or None for none of it.
+
+    Doubles: in Java's plain range (1e-3 <= |x| < 1e7, and zero) DuckDB's shortest digits are Java's
+    Double.toString, measured on 600,000 values; the rest are left to Python (python_sql).
+    """
     kind = column_type.id
     if kind == "varchar":
         return column_sql
@@ -206,15 +210,26 @@ def text_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
     if kind.startswith("timestamp"):
         suffix = " || ' UTC'" if kind == "timestamp with time zone" else ""
         return f"strftime({column_sql}, {_TIMESTAMP_PATTERN}){suffix}"
+    if kind == "double":
+        return f"CASE WHEN {_plain_double(column_sql)} THEN CAST({column_sql} AS VARCHAR) END"
     return None
 
 
-def fetchable_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str:
-    """The column cast so that Python can fetch it: time zones (which would need pytz) become UTC timestamps."""
-    if "TIME ZONE" in str(column_type):
+def python_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
+    """The values Python must print (NULL elsewhere), fetchable by Python; None when DuckDB prints them all."""
+    kind = column_type.id
+    if kind == "double":
+        return f"CASE WHEN NOT {_plain_double(column_sql)} THEN {column_sql} END"
+    if text_sql(column_sql, column_type) is not None:
+        return None
+    if "TIME ZONE" in str(column_type):  # would need pytz to fetch: fetched as UTC timestamps instead
         plain = str(column_type).replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
         return f"CAST({column_sql} AS {plain})"
     return column_sql
+
+
+def _plain_double(column_sql: str) -> str:
+    return f"({column_sql} = 0 OR (abs({column_sql}) >= 1e-3 AND abs({column_sql}) < 1e7))"
 
 
 def python_formatter(column_type: duckdb.DuckDBPyType) -> Callable[[Any], str | None]:

@@ -25,7 +25,9 @@ import json
 import os
 import re
 import tempfile
+import shutil
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,13 +153,16 @@ class ObjectCache:
     table schema into a DuckDB table (one table per schema, with a column naming the object each row came
     from): later queries read those rows in memory instead of parsing JSON again. Before decoding, JSON is
     decompressed, and its keys lower-cased when they are not (the OpenX SerDe matches keys
-    case-insensitively; DuckDB does not).
+    case-insensitively; DuckDB does not). The JSON DuckDB decodes is staged in memory-backed /dev/shm where
+    there is one: written to disk, 240 MB of JSON took 0.5 s to stage, as long as decoding it.
     """
 
     def __init__(self, storage: S3Objects, directory: Path):
         self.storage = storage
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix="localcloud-athena-", dir=_memory_backed_folder()))
+        weakref.finalize(self, shutil.rmtree, self.staging, ignore_errors=True)
         self._uris: dict[str, str] = {}
         self._decoded: dict[str, dict[str, int]] = {}  # JSON table -> object_id() -> number in the table
         self._decoding = threading.Lock()
@@ -201,7 +206,7 @@ class ObjectCache:
         sources = []
         try:
             for number, info in missing:
-                source = self.directory / f"{number}.json"
+                source = self.staging / f"{number}.json"
                 self._uris[str(source)] = uri_of(info)
                 source.write_bytes(_normalised_json(self._read(info)))
                 sources.append(source)
@@ -215,8 +220,9 @@ class ObjectCache:
 
     def with_uris(self, message: str) -> str:
         """An error message with cache paths replaced by the s3:// URIs they are copies of."""
-        return re.sub(re.escape(str(self.directory)) + r"/[0-9a-f]+\.\w+", lambda m: self._uris.get(m.group(0),
-                      m.group(0)), message)
+        folders = "|".join(re.escape(str(folder)) for folder in (self.directory, self.staging))
+        return re.sub(f"(?:{folders})" + r"/[0-9a-f]+\.\w+", lambda m: self._uris.get(m.group(0), m.group(0)),
+                      message)
 
     def _read(self, info: S3ObjectInfo) -> bytes:
         try:
@@ -224,6 +230,11 @@ class ObjectCache:
         except KeyError:
             raise QueryError("HIVE_FILE_NOT_FOUND", f"File {uri_of(info)} does not exist (it was deleted while the "
                                                     "query ran)", error_type=1014) from None
+
+
+def _memory_backed_folder() -> str | None:
+    """/dev/shm on Linux (a tmpfs), else None: the system's temporary folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def object_id(info: S3ObjectInfo) -> str:

@@ -494,3 +494,11 @@ def test_queries_run_concurrently_on_worker_threads(athena: Athena, hourly_order
     for thread in threads:
         thread.join()
     assert sorted(answers) == sorted([[[hour, "6"]] for hour in ("07", "08", "09")] * 3)
+
+
+def test_doubles_print_as_java_does_whether_duckdb_or_python_prints_them(athena: Athena):
+    """DuckDB prints the plain range (1e-3 <= |x| < 1e7, and zero); Python prints the rest with an exponent."""
+    outcome = athena.run("SELECT x FROM (VALUES (1, 0.1e0), (2, 1e10), (3, 12345678.9e0), (4, 0e0), (5, -0e0), "
+                         "(6, 1e-4), (7, 999.99e0), (8, 9999999e0), (9, NULL)) AS t(n, x) ORDER BY n")
+    assert [row[0] for row in outcome.rows] == ["0.1", "1.0E10", "1.23456789E7", "0.0", "-0.0", "1.0E-4", "999.99",
+                                                "9999999.0", None]
