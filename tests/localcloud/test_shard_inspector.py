@@ -316,6 +316,13 @@ def test_stream_inspector_explains_a_missing_table(conn):
     assert "notebook 01" in inspector.message.value
 
 
+def test_without_localcloud_the_stream_inspector_shows_what_to_do_instead_of_raising(localcloud_cannot_start):
+    inspector = StreamInspector()
+    assert "could not be started" in inspector.error and "make up" in inspector.message.value
+    assert inspector.get_records_button.disabled
+    assert inspector.get_records().empty
+
+
 @pytest.fixture
 def localcloud_cannot_start(monkeypatch: pytest.MonkeyPatch):
     """Another program holds localcloud's port, so connect() can neither reach localcloud nor start it there."""

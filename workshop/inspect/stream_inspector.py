@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from workshop.inspect.inspector import RecordInspector
 from workshop.inspect.records import STREAM_COLUMNS, stream_record_detail, stream_record_row
 from workshop.inspect.streams import DynamoDBStreamShards
-from workshop.inspect.ui import as_connection
+from workshop.inspect.ui import connection_or_problem
 from workshop.session import Connection
 
 
@@ -27,6 +27,7 @@ class StreamInspector(RecordInspector):
 
     table_name: default the course's table (config.table_name).
     session:    a workshop.session.Connection, or a boto3.Session; default workshop.session.connect().
+                When connecting fails, the widget shows why instead of raising.
     """
 
     source_kind = "table"
@@ -37,8 +38,9 @@ class StreamInspector(RecordInspector):
     create_hint = "Create it in notebook 01, or run course.start('02') to catch up."
 
     def __init__(self, table_name: str | None = None, session: Connection | boto3.Session | None = None) -> None:
-        connection = as_connection(session)
-        super().__init__(connection, table_name or connection.config.table_name)
+        connection, problem = connection_or_problem(session)
+        default_name = connection.config.table_name if connection else ""
+        super().__init__(connection, table_name or default_name, problem)
 
     @property
     def table(self) -> widgets.Dropdown:
@@ -46,12 +48,11 @@ class StreamInspector(RecordInspector):
         return self.source
 
     def _source_names(self) -> list[str]:
-        pages = self.connection.client("dynamodb").get_paginator("list_tables").paginate()
+        pages = self._client("dynamodb").get_paginator("list_tables").paginate()
         return [name for page in pages for name in page["TableNames"]]
 
     def _open_stream(self, source_name: str) -> DynamoDBStreamShards:
-        return DynamoDBStreamShards.of_table(self.connection.client("dynamodb"),
-                                             self.connection.client("dynamodbstreams"), source_name)
+        return DynamoDBStreamShards.of_table(self._client("dynamodb"), self._client("dynamodbstreams"), source_name)
 
     def _row(self, record: dict[str, Any]) -> dict[str, Any]:
         return stream_record_row(record)
