@@ -45,7 +45,7 @@ USER_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
     # "No" to the "get notified about official Jupyter news?" notification.
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
-    # The test clears and reruns solutions/04: autosave would write that run over the notebook in the repository.
+    # The test clears and reruns notebooks/04: autosave would write that run over the notebook in the repository.
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
 CHANGES = 60            # DynamoDB changes written before the notebook runs: about 30 per Kinesis shard
