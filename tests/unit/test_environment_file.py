@@ -42,3 +42,11 @@ def test_environment_file_lists_exactly_the_pyproject_dependencies():
 def test_moto_is_pinned_exactly_in_both_files():
     pins = [r for r in pyproject_requirements() | environment_requirements() if r.startswith("moto")]
     assert pins == ["moto[server]==5.2.5"]
+
+
+def test_the_athena_translation_stack_is_pinned_exactly_in_both_files():
+    """localcloud's Athena translates Trino SQL with sqlglot and runs it on DuckDB: both versions matter."""
+    for package in ("duckdb", "sqlglot"):
+        for requirements in (pyproject_requirements(), environment_requirements()):
+            pins = [r for r in requirements if re.fullmatch(rf"{package}==[\d.]+", r)]
+            assert len(pins) == 1, f"{package} must be pinned with == in pyproject.toml and environment.yml"
