@@ -145,13 +145,22 @@ class DecodedJson:
     complete: bool           # True when the table holds exactly these objects (no filter needed)
 
 
+@dataclass
+class _DecodedTable:
+    """A DuckDB table of decoded JSON rows: its columns, and the number of each object decoded into it."""
+
+    name: str
+    columns: list[tuple[str, str]]
+    numbers: dict[str, int] = field(default_factory=dict)  # object_id() -> number in OBJECT_COLUMN
+
+
 class ObjectCache:
     """Local copies of S3 objects, by (bucket, key, ETag) so that a changed object is read again.
 
     DuckDB cannot read moto's S3 itself (httpfs cannot be downloaded here), so objects are copied once and
-    reused by every later query. Parquet objects become local files. JSON objects are decoded once per
-    table schema into a DuckDB table (one table per schema, with a column naming the object each row came
-    from): later queries read those rows in memory instead of parsing JSON again. Before decoding, JSON is
+    reused by every later query. Parquet objects become local files. JSON objects are decoded per table
+    schema into a DuckDB table (with a column naming the object each row came from; see json_table): later
+    queries read those rows in memory instead of parsing JSON again. Before decoding, JSON is
     decompressed, and its keys lower-cased when they are not (the OpenX SerDe matches keys
     case-insensitively; DuckDB does not). The JSON DuckDB decodes is staged in memory-backed /dev/shm where
     there is one: written to disk, 240 MB of JSON took 0.5 s to stage, as long as decoding it.
@@ -164,7 +173,7 @@ class ObjectCache:
         self.staging = Path(tempfile.mkdtemp(prefix="localcloud-athena-", dir=_memory_backed_folder()))
         weakref.finalize(self, shutil.rmtree, self.staging, ignore_errors=True)
         self._uris: dict[str, str] = {}
-        self._decoded: dict[str, dict[str, int]] = {}  # JSON table -> object_id() -> number in the table
+        self._tables: dict[str, _DecodedTable] = {}  # per schema: the table its queries read
         self._decoding = threading.Lock()
 
     def parquet_file(self, info: S3ObjectInfo) -> str:
@@ -178,28 +187,35 @@ class ObjectCache:
             os.replace(temporary, path)
         return str(path)
 
-    def json_table(self, infos: list[S3ObjectInfo], columns: list[tuple[str, str]], ignore_errors: bool,
-                   cursor: duckdb.DuckDBPyConnection) -> DecodedJson:
-        """The DuckDB table holding these JSON objects read with `columns` (name, DuckDB type).
+    def json_table(self, infos: list[S3ObjectInfo], schema: list[tuple[str, str]], needed: list[tuple[str, str]],
+                   ignore_errors: bool, cursor: duckdb.DuckDBPyConnection) -> DecodedJson:
+        """The DuckDB table holding these JSON objects, with at least the `needed` columns of `schema`.
 
+        A schema's objects are decoded into one table: at first with only the columns the first query reads
+        (decoding the 9 columns of the course's change log takes twice as long as 3), then, the first time a
+        query needs a column that table lacks, into a new table with the whole schema, which from then on
+        serves every query. The first table is not dropped, as a query may still be reading it.
         Objects not decoded yet are decoded together, in one statement.
         """
-        digest = hashlib.sha256(f"{columns}\0{ignore_errors}".encode()).hexdigest()[:16]
-        table = f"__localcloud_json_{digest}"
+        family = hashlib.sha256(f"{schema}\0{ignore_errors}".encode()).hexdigest()[:16]
         with self._decoding:
-            decoded = self._decoded.setdefault(table, {})
-            if not decoded:
+            current = self._tables.get(family)
+            if current is None or not set(needed) <= set(current.columns):
+                columns = needed if current is None else schema
+                current = _DecodedTable(f"__localcloud_json_{family}_{len(columns)}", columns)
                 definitions = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in columns)
-                cursor.execute(f"CREATE OR REPLACE TABLE {table} ({definitions}, {OBJECT_COLUMN} INTEGER)")
+                cursor.execute(f"CREATE OR REPLACE TABLE {current.name} ({definitions}, {OBJECT_COLUMN} INTEGER)")
+                self._tables[family] = current
+            decoded = current.numbers
             missing = {}
             for info in infos:
                 if object_id(info) not in decoded and object_id(info) not in missing:
                     missing[object_id(info)] = (len(decoded) + len(missing), info)
             if missing:
-                self._decode(table, list(missing.values()), columns, ignore_errors, cursor)
+                self._decode(current.name, list(missing.values()), current.columns, ignore_errors, cursor)
                 decoded.update({identity: number for identity, (number, _) in missing.items()})
             numbers = {object_id(info): decoded[object_id(info)] for info in infos}
-            return DecodedJson(table, numbers, complete=len(set(numbers.values())) == len(decoded))
+            return DecodedJson(current.name, numbers, complete=len(set(numbers.values())) == len(decoded))
 
     def _decode(self, table: str, missing: list[tuple[int, S3ObjectInfo]], columns: list[tuple[str, str]],
                 ignore_errors: bool, cursor: duckdb.DuckDBPyConnection) -> None:
@@ -351,8 +367,9 @@ class TableScanner:
         decoded = None
         if table.data_format == "json" and files:
             schema = [(name, _duckdb_type(kind)) for name, kind in table.columns] or [("_", "VARCHAR")]
+            needed = [column for column in schema if column[0] in columns] or schema[:1]
             ignore_errors = table.serde_parameters.get("ignore.malformed.json", "").lower() == "true"
-            decoded = self.cache.json_table([file.info for file in files], schema, ignore_errors, cursor)
+            decoded = self.cache.json_table([file.info for file in files], schema, needed, ignore_errors, cursor)
             files = [DataFile(file.info, file.partition, str(decoded.numbers[object_id(file.info)])) for file in files]
         else:
             files = [DataFile(file.info, file.partition, self.cache.parquet_file(file.info)) for file in files]

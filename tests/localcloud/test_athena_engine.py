@@ -192,6 +192,17 @@ def test_gzip_objects_are_read_like_plain_ones(athena: Athena):
     assert (outcome.rows, outcome.data_scanned_bytes) == ([["4", "8"]], plain + packed)
 
 
+def test_queries_reading_other_columns_than_the_first_query_still_see_every_row(athena: Athena):
+    """The first query decodes only the columns it reads; a later one needing more decodes the whole schema."""
+    athena.put_lines("widening/a.json", [order(1, quantity=2), order(2, quantity=3)])
+    athena.json_table("widening", ORDER_COLUMNS, "widening/")
+    assert athena.run("SELECT sum(quantity) FROM widening").rows == [["5"]]
+    athena.put_lines("widening/b.json", [order(3, quantity=4)])
+    assert athena.run("SELECT orderid, quantity FROM widening ORDER BY orderid").rows == [
+        ["o1", "2"], ["o2", "3"], ["o3", "4"]]
+    assert athena.run("SELECT sum(quantity), count(*) FROM widening").rows == [["9", "3"]]
+
+
 def test_json_keys_match_columns_in_any_case(athena: Athena):
     athena.s3.put_object(Bucket=athena.bucket, Key="camel/a.json",
                          Body=b'{"OrderId": "o1", "Product_Name": "Phone", "QUANTITY": 2, "Price": 1.5}\n')
