@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the whole course headlessly and print a summary (make run)")
     catch_up = commands.add_parser("catch-up", help="create everything the notebooks before NN create")
-    catch_up.add_argument("notebook", help="two-digit notebook number, e.g. 06")
+    catch_up.add_argument("notebook", type=_notebook_number, help="notebook number, 00 to 10, e.g. 06")
     commands.add_parser("notebooks", help="regenerate notebooks/ from solutions/ (make notebooks)")
     commands.add_parser("doctor", help="check that this setup can run the course, and say what to fix")
     progress = commands.add_parser("progress", help="which course steps are done, read from what exists")
@@ -32,6 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notebook_number(text: str) -> str:
+    """'6' or '06' -> '06'; anything that is not a notebook of the course is refused with the valid range."""
+    from workshop.course import NOTEBOOKS
+
+    number = text.strip().zfill(2)
+    if number not in NOTEBOOKS:
+        raise argparse.ArgumentTypeError(f"there is no notebook {text!r}: use a number from 00 to 10")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = {"run": _run, "catch-up": _catch_up, "notebooks": _notebooks, "doctor": _doctor,
@@ -41,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"Configuration problem: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:
+        if not _is_localcloud_unavailable(error):
+            raise
+        print(error, file=sys.stderr)  # it says how to start localcloud: no traceback needed
+        return 2
+
+
+def _is_localcloud_unavailable(error: Exception) -> bool:
+    """Whether connect() could not reach or start localcloud. Only a loaded workshop.session can raise that,
+    and it is not imported here up front: doctor must run even when boto3 is missing."""
+    session = sys.modules.get("workshop.session")
+    return session is not None and isinstance(error, session.LocalCloudUnavailable)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,11 +78,11 @@ def _catch_up(args: argparse.Namespace) -> int:
     from workshop.safety import AccountNotConfirmed
 
     try:
-        conn = course.start(args.notebook.zfill(2))
+        conn = course.start(args.notebook)
     except AccountNotConfirmed as error:
         print(error, file=sys.stderr)
         return 2
-    print(f"Ready for notebook {args.notebook.zfill(2)} as {conn.config.participant}.")
+    print(f"Ready for notebook {args.notebook} as {conn.config.participant}.")
     return 0
 
 

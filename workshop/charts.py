@@ -13,6 +13,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 EVENT_COLOURS = {"INSERT": "#2a9d8f", "MODIFY": "#e9c46a", "REMOVE": "#e76f51"}
 
@@ -71,6 +72,7 @@ def orders_over_time(per_bucket: pd.DataFrame, bucket_seconds: int = 10) -> Figu
                     color=EVENT_COLOURS["INSERT"])
     axes.bar_label(bars)
     axes.set_title(f"New orders per {bucket_seconds} seconds")
+    axes.set_xlabel("time (UTC)")
     axes.set_ylabel("orders")
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     axes.spines[["top", "right"]].set_visible(False)
@@ -89,6 +91,7 @@ def freshness(delays_seconds: pd.Series) -> Figure:
     axes.set_title("Freshness: DynamoDB write to row in Athena")
     axes.set_xlabel("seconds")
     axes.set_ylabel("orders")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of orders has no halves
     axes.legend(frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     return _finish(figure, "freshness")
@@ -98,7 +101,10 @@ def cost_by_service(estimate: pd.DataFrame) -> Figure:
     """Horizontal bars of the estimated cost per service (columns service, dollars)."""
     ordered = estimate.sort_values("dollars")
     figure, axes = plt.subplots(figsize=(6, 3.5))
-    axes.barh(ordered["service"], ordered["dollars"], color="#e76f51")
+    bars = axes.barh(ordered["service"], ordered["dollars"], color="#e76f51")
+    axes.bar_label(bars, labels=[f"${value:,.2f}" if value >= 0.01 else "< $0.01" for value in ordered["dollars"]],
+                   padding=3, fontsize="small")  # cheap services have no visible bar: the label says why
+    axes.set_xlim(right=ordered["dollars"].max() * 1.25 or 1)
     axes.set_title("Estimated cost per participant")
     axes.set_xlabel("US dollars")
     axes.spines[["top", "right"]].set_visible(False)

@@ -90,6 +90,8 @@ def catch_up(conn: Connection, notebook: str, *, verbose: bool = True) -> list[s
 
 def start(notebook: str) -> Connection:
     """Connect, print mode/account/region/participant, and catch up to `notebook`."""
+    if notebook not in NOTEBOOKS:
+        raise ValueError(f"There is no notebook {notebook!r}; use one of {', '.join(NOTEBOOKS)}.")
     conn = connect()
     print(conn.describe())
     confirm_account(conn)

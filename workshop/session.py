@@ -125,5 +125,5 @@ def _start_localcloud(endpoint: str) -> None:
     if result.returncode != 0 or not _answers(endpoint):
         raise LocalCloudUnavailable(
             f"localcloud is not running on {endpoint} and could not be started:\n{result.stderr.strip()}\n"
-            f"Start it by hand with `make up` (or `python -m localcloud start --port {port}`), then run this cell again."
+            f"Start it by hand with `make up` (or `python -m localcloud start --port {port}`), then try again."
         )

@@ -40,6 +40,7 @@ def wait_until(
         while True:
             result = check()
             if result is not None and result is not False:
+                bar.n = bar.total  # a full bar closes quietly; one left short shows as failed (red) in Jupyter
                 return result
             elapsed = time.monotonic() - started
             if elapsed >= timeout:

@@ -136,6 +136,7 @@ def test_next_page_continues_where_the_last_page_ended(conn, written):
     expected = [entry["SequenceNumber"] for _, entry in in_shard(written, shard_id)]
     assert list(first["sequence_number"]) == expected[:3]
     assert list(second["sequence_number"]) == expected[3:6]
+    assert f"3 records from {shard_id} (page 2, from TRIM_HORIZON)" in inspector.message.value
     assert not inspector.next_page_button.disabled
     inspector.shard.value = "shardId-000000000001"  # another shard: the old iterator no longer applies
     assert inspector.next_page_button.disabled

@@ -92,6 +92,29 @@ def test_a_malformed_option_is_refused_with_usage(capsys):
     assert "invalid float value: 'two'" in capsys.readouterr().err
 
 
+def test_catch_up_refuses_a_notebook_the_course_does_not_have(capsys):
+    assert build_parser().parse_args(["catch-up", "6"]).notebook == "06"
+    for wrong in ("11", "abc"):
+        with pytest.raises(SystemExit) as exit_:
+            build_parser().parse_args(["catch-up", wrong])
+        assert exit_.value.code == 2
+        assert f"there is no notebook '{wrong}': use a number from 00 to 10" in capsys.readouterr().err
+
+
+def test_a_localcloud_that_cannot_be_started_is_explained_without_a_traceback(monkeypatch, capsys):
+    from workshop import session
+
+    def cannot_start(endpoint: str) -> None:
+        raise session.LocalCloudUnavailable(f"localcloud is not running on {endpoint} and could not be started")
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("LOCALCLOUD_PORT", str(_closed_port()))
+    monkeypatch.setattr(session, "_start_localcloud", cannot_start)
+    assert main(["progress"]) == 2
+    error = capsys.readouterr().err
+    assert "could not be started" in error and "Traceback" not in error
+
+
 # ---- doctor ----------------------------------------------------------------------------------------
 def test_doctor_with_localcloud_down_says_to_start_it_and_exits_1():
     port = _closed_port()

@@ -54,9 +54,10 @@ class RecordInspector(widgets.VBox):
         self.shards: list[dict[str, Any]] = []
         self._stream: StreamShards | None = None
         self._next_iterator: str | None = None
+        self._page_number = 0  # of the pages read since the last 'Get records'
 
         self.source = widgets.Dropdown(description=self.source_label)
-        self.shard = widgets.Dropdown(description="Shard", layout=widgets.Layout(width="28em"))
+        self.shard = widgets.Dropdown(description="Shard", layout=widgets.Layout(width="36em"))
         self.position = widgets.Dropdown(description="Position", options=self.positions, value=TRIM_HORIZON)
         self.sequence_number = widgets.Text(description="Sequence no.", placeholder="from the sequence_number column")
         self.limit = widgets.BoundedIntText(value=PAGE_SIZE, min=1, max=self.max_limit, description="Limit")
@@ -64,7 +65,7 @@ class RecordInspector(widgets.VBox):
         self.next_page_button = widgets.Button(description="Next page", disabled=True)
         self.message = widgets.HTML()
         self.page_view = widgets.HTML()  # the page as a table
-        self.rows = widgets.Select(description="Record", rows=8, layout=widgets.Layout(width="24em"))
+        self.rows = widgets.Select(description="Record", rows=8, layout=widgets.Layout(width="34em"))
         self.detail = widgets.HTML()
 
         position_extras, sections = self._extra_controls()
@@ -154,6 +155,7 @@ class RecordInspector(widgets.VBox):
                 self._forget_next_page()
             self._show_error(error)
             return self._empty_page()
+        self._page_number = 1 if first else self._page_number + 1
         self._show_page(page)
         return self.page
 
@@ -186,7 +188,8 @@ class RecordInspector(widgets.VBox):
         self.message.value = info_html(self._page_summary(page))
 
     def _page_summary(self, page: Page) -> str:
-        summary = f"{len(page.records)} records from {self.shard.value} ({self.position.value})"
+        where = self.position.value if self._page_number == 1 else f"page {self._page_number}, from {self.position.value}"
+        summary = f"{len(page.records)} records from {self.shard.value} ({where})"
         if page.millis_behind_latest is not None:
             summary += f" - MillisBehindLatest: {page.millis_behind_latest:,} ms"
         if page.next_iterator is None:
@@ -275,7 +278,8 @@ class RecordInspector(widgets.VBox):
 
 def _json_column(title: str, value: Any) -> str:
     return (f'<div style="flex:1;min-width:0"><b>{html.escape(title)}</b>'
-            f'<pre style="font-size:11px;max-height:26em;overflow:auto">{html.escape(to_json_text(value))}</pre></div>')
+            f'<pre style="font-size:11px;max-height:26em;overflow:auto;white-space:pre">'
+            f'{html.escape(to_json_text(value))}</pre></div>')
 
 
 def _is_expired_iterator(error: Exception) -> bool:

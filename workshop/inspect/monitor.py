@@ -144,7 +144,7 @@ class PipelineMonitor(widgets.VBox):
         self.chart = widgets.Output()
         self.start_button = widgets.Button(description="Start", button_style="success")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", disabled=True)
-        self.athena_button = widgets.Button(description="Count rows in Athena")
+        self.athena_button = widgets.Button(description="Count rows in Athena", layout=widgets.Layout(width="14em"))
         self.athena_result = widgets.HTML()
         self.start_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
@@ -368,8 +368,8 @@ def _stages_html(snapshot: dict[str, Any]) -> str:
         ("DynamoDB table items", count("table_items"), "Select=COUNT scan (ItemCount lags up to 6 h)", "table"),
         ("DynamoDB stream records", count("stream_records"), "read from TRIM_HORIZON, approximate", "stream"),
         ("Kinesis records", count("kinesis_records"), f"per shard: {per_shard}" if per_shard else "", "kinesis"),
-        ("Delivered to S3 (orders/)", count("s3_records"), f"lines in {count('s3_objects')} objects", "s3"),
-        ("Failed (errors/)", count("failed_records"), f"lines in {count('failed_objects')} objects", "s3"),
+        ("Delivered to S3 (orders/)", count("s3_records"), _lines_in_objects(snapshot, "s3"), "s3"),
+        ("Failed (errors/)", count("failed_records"), _lines_in_objects(snapshot, "failed"), "s3"),
         ("Athena rows", count("athena_rows"), "press 'Count rows in Athena'", "athena"),
         ("Freshness", "-" if freshness is None else f"{freshness:.1f} s",
          "now - newest delivered event_time" + ("" if delay is None else
@@ -382,6 +382,14 @@ def _stages_html(snapshot: dict[str, Any]) -> str:
         f"<td>{error_html(problems[stage]) if stage in problems else html.escape(note)}</td></tr>"
         for label, value, note, stage in rows)
     return f"<table><tr><th>stage</th><th>count</th><th></th></tr>{cells}</table>"
+
+
+def _lines_in_objects(snapshot: dict[str, Any], prefix: str) -> str:
+    """'lines in 3 objects', or 'line in 1 object': the note next to a count of records under an S3 prefix."""
+    lines, objects = snapshot.get(f"{prefix}_records"), snapshot.get(f"{prefix}_objects")
+    if objects is None:
+        return ""
+    return f"{'line' if lines == 1 else 'lines'} in {objects:,} {'object' if objects == 1 else 'objects'}"
 
 
 def _history_figure(history: list[dict[str, Any]]) -> Figure:
@@ -398,5 +406,6 @@ def _history_figure(history: list[dict[str, Any]]) -> Figure:
     axes.set_xlabel("seconds since start")
     axes.set_ylabel("records")
     if axes.lines:
-        axes.legend(loc="upper left", fontsize="small")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
+    figure.tight_layout()
     return figure

@@ -98,15 +98,16 @@ class ShardInspector(RecordInspector):
     def _extra_controls(self) -> tuple[list[widgets.Widget], list[widgets.Widget]]:
         # DatetimePicker holds timezone-aware values (NaiveDatetimePicker is the naive one).
         self.timestamp = widgets.DatetimePicker(description="Timestamp")
-        self.key_input = widgets.Text(description="Partition key", placeholder="an orderid, e.g. 3f9c04ab-000042")
+        self.key_input = widgets.Text(description="Partition key", placeholder="an orderid, e.g. 3f9c04ab-000042",
+                                      style={"description_width": "initial"}, layout=widgets.Layout(width="30em"))
         self.key_result = widgets.HTML()
-        self.count_button = widgets.Button(description="Count records per shard")
+        self.count_button = widgets.Button(description="Count records per shard", layout=widgets.Layout(width="14em"))
         self.chart = widgets.Output()
         self.key_input.observe(lambda change: self.locate_key(change["new"]), names="value")
         self.count_button.on_click(lambda _: self.count_per_shard())
         calculator = widgets.VBox([widgets.HTML("<b>Which shard does a partition key go to?</b>"),
                                    self.key_input, self.key_result])
-        counts = widgets.VBox([widgets.HTML("<b>Records per shard</b> (hot keys show as a tall bar)"),
+        counts = widgets.VBox([widgets.HTML("<b>Records per shard</b> (a shard holding most of them has a hot key)"),
                                self.count_button, self.chart])
         return [self.timestamp], [calculator, counts]
 

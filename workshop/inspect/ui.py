@@ -93,7 +93,8 @@ def frame_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
     """A DataFrame as a compact HTML table (pandas escapes the values)."""
     if frame.empty:
         return info_html("(no records)")
-    return frame.to_html(max_rows=max_rows, border=0, na_rep="", classes="workshop-records")
+    table = frame.to_html(max_rows=max_rows, border=0, na_rep="", classes="workshop-records")
+    return f"<style>.workshop-records th, .workshop-records td {{padding: 0 0.6em}}</style>{table}"
 
 
 def show_figure(output: widgets.Output, figure: Figure) -> None:
