@@ -72,7 +72,9 @@ def execute_notebook(path: Path) -> Path:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    # The kernel's own log would open every notebook with a warning about its local TCP transport: keep errors.
     NotebookClient(notebook, timeout=NOTEBOOK_TIMEOUT_SECONDS, kernel_name="python3",
+                   extra_arguments=["--IPKernelApp.log_level=ERROR"],
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     EXECUTED_DIR.mkdir(parents=True, exist_ok=True)
     target = EXECUTED_DIR / path.name
