@@ -773,8 +773,8 @@ class RoleClients:
             key = (service, role_arn, region)
             if key not in self._clients:
                 self._clients[key] = self._session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.CONFIGS.get(service, self.ENGINE),
-                    **self._role_credentials(role_arn))
+                    service, region_name=region, endpoint_url=self.endpoint_url,
+                    config=self.CONFIGS.get(service, self.ENGINE), **self._role_credentials(role_arn))
             return self._clients[key]
 
     def _role_credentials(self, role_arn: str) -> dict[str, str]:

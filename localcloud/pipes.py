@@ -8,8 +8,9 @@ moto stores pipes but moves nothing. This engine:
   passed since the batch's first record was read) and sends every batch with Kinesis PutRecords,
   one Kinesis record per stream record, retrying a failed call until it succeeds;
 - checkpoints, per shard, the sequence number of the last record of the fully delivered batches
-  (state_dir/pipes/<account>_<region>_<pipe>.json), after each pass that sent some. A restarted poller resumes after it, so
-  nothing is lost and delivery is at least once. StartingPosition applies only to a pipe's first run;
+  (state_dir/pipes/<account>_<region>_<pipe>.json), after each pass that sent any. A restarted poller
+  resumes after it, so nothing is lost and delivery is at least once. StartingPosition applies only to a
+  pipe's first run;
 - decides each pipe's CurrentState, which moto gets wrong: CREATING, STARTING and UPDATING end in
   RUNNING (or STOPPED, if that is the DesiredState), STOPPING ends in STOPPED once the poller stopped.
 
