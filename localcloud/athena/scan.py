@@ -111,6 +111,7 @@ class DataFile:
     info: S3ObjectInfo
     partition: tuple[str, ...]
     local: str = ""
+    bytes_read: int = 0  # what Athena counts in DataScannedInBytes for this object
 
     @property
     def uri(self) -> str:
@@ -126,7 +127,7 @@ class TableScan:
 
     @property
     def bytes_scanned(self) -> int:
-        return sum(file.info.size for file in self.files)
+        return sum(file.bytes_read for file in self.files)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -370,9 +371,12 @@ class TableScanner:
             needed = [column for column in schema if column[0] in columns] or schema[:1]
             ignore_errors = table.serde_parameters.get("ignore.malformed.json", "").lower() == "true"
             decoded = self.cache.json_table([file.info for file in files], schema, needed, ignore_errors, cursor)
-            files = [DataFile(file.info, file.partition, str(decoded.numbers[object_id(file.info)])) for file in files]
+            files = [DataFile(file.info, file.partition, str(decoded.numbers[object_id(file.info)]), file.info.size)
+                     for file in files]
         else:
-            files = [DataFile(file.info, file.partition, self.cache.parquet_file(file.info)) for file in files]
+            local = [self.cache.parquet_file(file.info) for file in files]
+            files = [DataFile(file.info, file.partition, path, parquet_bytes_read(path, columns, cursor))
+                     for file, path in zip(files, local)]
         return TableScan(_scan_sql(table, columns, files, decoded, cursor), files)
 
     def _list_files(self, partitions: list[tuple[tuple[str, ...], str]]) -> list[DataFile]:
@@ -396,6 +400,17 @@ class TableScanner:
                     for values in prefixes.get(info.key[:cut], []):
                         files.append(DataFile(info, values))
         return files
+
+
+def parquet_bytes_read(path: str, columns: set[str], cursor: duckdb.DuckDBPyConnection) -> int:
+    """What Athena reads of a Parquet object, and counts as scanned: its footer, and the column chunks of the
+    columns the query reads (a JSON object is read whole)."""
+    chunks = cursor.execute("SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)", [path]).fetchall()
+    with open(path, "rb") as file:  # a Parquet file ends with its footer's length (4 bytes) and b"PAR1"
+        file.seek(-8, os.SEEK_END)
+        footer = int.from_bytes(file.read(4), "little") + 8
+    wanted = {name.lower() for name in columns}
+    return footer + sum(size for column_path, size in chunks if column_path.split(", ")[0].lower() in wanted)
 
 
 def _is_data_object(info: S3ObjectInfo) -> bool:

@@ -364,7 +364,7 @@ class AthenaEngine:
             execution.manifest_location = outcome.data_manifest_location
         stored = results.write_results(
             storage, execution.result_uri, query_id=execution.query_id, statement_type=outcome.statement_type,
-            substatement_type=outcome.substatement_type, columns=outcome.columns, rows=outcome.rows)
+            substatement_type=outcome.substatement_type, columns=outcome.columns, csv_rows=outcome.csv_rows)
         with self._lock:
             execution.stored = stored
             self._complete(execution, "SUCCEEDED")

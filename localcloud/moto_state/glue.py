@@ -68,6 +68,22 @@ class GlueCatalog:
             errors = self._backend.batch_create_partition(database, table, partition_inputs)
         return len(partition_inputs) - len(errors)
 
+    def update_partitions(self, database: str, table: str, partition_inputs: list[dict[str, Any]]) -> int:
+        """Replace the existing partitions whose input differs from what is stored (keeping their creation
+        time, as Glue does); returns how many changed."""
+        with STATE_LOCK:
+            stored = self._backend.get_table(database, table).partitions
+            changed = 0
+            for partition_input in partition_inputs:
+                partition = stored.get(str(partition_input["Values"]))
+                if partition is None or partition.partition_input == partition_input:
+                    continue
+                created = partition.creation_time
+                self._backend.update_partition(database, table, partition_input, partition_input["Values"])
+                stored[str(partition_input["Values"])].creation_time = created
+                changed += 1
+        return changed
+
     def delete_partition(self, database: str, table: str, values: list[str]) -> None:
         with STATE_LOCK:
             self._backend.get_table(database, table).delete_partition(values)

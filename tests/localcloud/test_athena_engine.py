@@ -254,6 +254,30 @@ def test_parquet_columns_are_matched_by_name(athena: Athena):
         ["o1", "2.5", None], ["o2", "4.0", None]]
 
 
+def test_parquet_scans_count_the_footer_and_the_column_chunks_they_read(athena: Athena):
+    """As Athena bills Parquet: the columns a query reads, not the whole object."""
+    table = pa.table({"orderid": [f"o{i}" for i in range(5000)], "price": [i / 4 for i in range(5000)],
+                      "note": ["x" * 40] * 5000})
+    body = io.BytesIO()
+    pq.write_table(table, body, row_group_size=2000)
+    athena.s3.put_object(Bucket=athena.bucket, Key="facts/part-0.parquet", Body=body.getvalue())
+    athena.json_table("facts", [("orderid", "string"), ("price", "double"), ("note", "string")], "facts/",
+                      serde=PARQUET_SERDE)
+    metadata = pq.ParquetFile(io.BytesIO(body.getvalue())).metadata
+    footer = metadata.serialized_size + 8
+
+    def chunks(*names: str) -> int:
+        return sum(metadata.row_group(group).column(index).total_compressed_size
+                   for group in range(metadata.num_row_groups) for index in range(metadata.num_columns)
+                   if metadata.row_group(group).column(index).path_in_schema in names)
+
+    assert athena.run("SELECT sum(price) FROM facts").data_scanned_bytes == footer + chunks("price")
+    assert athena.run("SELECT orderid, note FROM facts").data_scanned_bytes == footer + chunks("orderid", "note")
+    assert athena.run("SELECT count(*) FROM facts").data_scanned_bytes == footer
+    everything = athena.run("SELECT * FROM facts").data_scanned_bytes
+    assert everything == footer + chunks("orderid", "price", "note") == len(body.getvalue()) - 4  # all but b"PAR1"
+
+
 def test_an_overwritten_object_is_read_again(athena: Athena, hourly_orders):
     assert athena.run("SELECT sum(quantity) FROM orders WHERE partition_3 = '07'").rows == [["6"]]
     athena.put_lines("orders/2024/01/20/07/part-0", [order(1, quantity=100)])
@@ -513,3 +537,38 @@ def test_doubles_print_as_java_does_whether_duckdb_or_python_prints_them(athena:
                          "(6, 1e-4), (7, 999.99e0), (8, 9999999e0), (9, NULL)) AS t(n, x) ORDER BY n")
     assert [row[0] for row in outcome.rows] == ["0.1", "1.0E10", "1.23456789E7", "0.0", "-0.0", "1.0E-4", "999.99",
                                                 "9999999.0", None]
+
+
+def test_a_large_ordered_result_keeps_its_order_with_python_printed_values_mixed_in(athena: Athena):
+    """DuckDB writes the result CSV on several threads; the rows must still come in the query's order."""
+    outcome = athena.run("SELECT n, CASE WHEN n % 1000 = 0 THEN n * 1e10 ELSE n / 4e0 END AS x "
+                         "FROM UNNEST(sequence(1, 300000)) AS t(n) ORDER BY n DESC")
+
+    def java_text(n: int) -> str:  # Java's Double.toString: an exponent from 1e7 up, the shortest digits
+        if n % 1000:
+            return repr(n / 4)
+        mantissa, exponent = f"{n * 1e10:.6e}".split("e")
+        mantissa = mantissa.rstrip("0")
+        return f"{mantissa}0E{int(exponent)}" if mantissa.endswith(".") else f"{mantissa}E{int(exponent)}"
+
+    assert outcome.rows == [[str(n), java_text(n)] for n in range(300000, 0, -1)]
+    assert java_text(300000) == "3.0E15" and java_text(123000) == "1.23E15"
+
+
+def test_result_text_keeps_quotes_commas_newlines_and_tells_empty_from_null(athena: Athena):
+    outcome = athena.run("""SELECT * FROM (VALUES (1, 'say "hi", then go', ''), (2, 'two
+lines', NULL)) AS t(n, a, b) ORDER BY n""")
+    assert outcome.rows == [["1", 'say "hi", then go', ""], ["2", "two\nlines", None]]
+    assert outcome.csv_rows == b'"1","say ""hi"", then go",""\n"2","two\nlines",\n'
+
+
+def test_nested_timestamps_with_time_zone_are_printed_in_utc(athena: Athena):
+    outcome = athena.run("SELECT ARRAY[TIMESTAMP '2024-01-20 07:13:45.120 UTC'] AS at")
+    assert outcome.rows == [["[2024-01-20 07:13:45.120]"]]
+
+
+def test_the_print_functions_of_a_query_are_gone_after_it(athena: Athena):
+    athena.run("SELECT 1e10 AS big, ARRAY[1] AS list")
+    registered = athena.engine._database.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name LIKE '__localcloud_print_%'").fetchone()[0]
+    assert registered == 0

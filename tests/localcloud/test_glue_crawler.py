@@ -455,6 +455,25 @@ def test_update_in_database_applies_a_new_column(glue, s3, bucket, database):
     assert glue.get_crawler_metrics(CrawlerNameList=[crawler])["CrawlerMetricsList"][0]["TablesUpdated"] == 1
 
 
+@pytest.mark.parametrize("update_behavior, expected_records", [("UPDATE_IN_DATABASE", "3"), ("LOG", "1")])
+def test_recrawl_updates_an_existing_partition_only_with_update_in_database(glue, s3, bucket, database,
+                                                                             update_behavior, expected_records):
+    put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([{"id": 1}]))
+    crawler = create_crawler(glue, database, f"s3://{bucket}/orders/",
+                             SchemaChangePolicy={"UpdateBehavior": update_behavior, "DeleteBehavior": "LOG"})
+    run_crawler(glue, crawler)
+    before = glue.get_partition(DatabaseName=database, TableName="orders",
+                                PartitionValues=["2026", "11", "22", "07"])["Partition"]
+    put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([{"id": 2}, {"id": 3}]))
+
+    run_crawler(glue, crawler)
+
+    after = glue.get_partition(DatabaseName=database, TableName="orders",
+                               PartitionValues=["2026", "11", "22", "07"])["Partition"]
+    assert after["StorageDescriptor"]["Parameters"]["recordCount"] == expected_records
+    assert after["CreationTime"] == before["CreationTime"]
+
+
 def test_log_update_behavior_leaves_the_schema_but_adds_partitions(glue, s3, bucket, database):
     put_firehose_object(s3, bucket, "2026/11/22/07", json_lines([{"id": 1}]))
     crawler = create_crawler(glue, database, f"s3://{bucket}/orders/",
