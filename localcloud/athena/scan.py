@@ -24,8 +24,8 @@ import itertools
 import json
 import os
 import re
-import tempfile
 import shutil
+import tempfile
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -46,6 +46,7 @@ HIDDEN_COLUMNS = {"$path": "string", "$file_size": "bigint", "$file_modified_tim
 FILE_COLUMN = "__localcloud_file"
 OBJECT_COLUMN = "__localcloud_object"
 MAX_PROJECTED_PARTITIONS = 1_000_000
+MIN_FREE_SHARED_MEMORY = 1 << 30  # bytes /dev/shm must have free to stage objects and results there
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,16 @@ class ObjectCache:
 
 
 def _memory_backed_folder() -> str | None:
-    """/dev/shm on Linux (a tmpfs), else None: the system's temporary folder."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    """/dev/shm on Linux (a tmpfs) when it has room, else None: the system's temporary folder.
+
+    Containers often give /dev/shm only 64 MB, less than bench/athena.py's change log (239 MB).
+    """
+    try:
+        if os.access("/dev/shm", os.W_OK) and shutil.disk_usage("/dev/shm").free >= MIN_FREE_SHARED_MEMORY:
+            return "/dev/shm"
+    except OSError:  # not there after all: use the temporary folder
+        pass
+    return None
 
 
 def object_id(info: S3ObjectInfo) -> str:

@@ -11,6 +11,7 @@ import datetime
 import gzip
 import io
 import json
+import shutil
 import threading
 import time
 import uuid
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from localcloud.athena.engine import QueryEngine, QueryError, QueryOutcome
+from localcloud.athena.scan import ObjectCache
 from localcloud.moto_state.glue import GlueCatalog
 from localcloud.moto_state.s3 import S3Objects
 
@@ -572,3 +574,10 @@ def test_the_print_functions_of_a_query_are_gone_after_it(athena: Athena):
     registered = athena.engine._database.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name LIKE '__localcloud_print_%'").fetchone()[0]
     assert registered == 0
+
+
+def test_objects_are_staged_on_disk_when_shared_memory_is_nearly_full(monkeypatch, tmp_path: Path):
+    """A container's /dev/shm is often 64 MB: staging falls back to the temporary folder."""
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=64 << 20))
+    assert not str(ObjectCache(S3Objects(), tmp_path / "objects").staging).startswith("/dev/shm")
