@@ -154,6 +154,8 @@ class _DecodedTable:
     name: str
     columns: list[tuple[str, str]]
     numbers: dict[str, int] = field(default_factory=dict)  # object_id() -> number in OBJECT_COLUMN
+    versions: dict[tuple[str, str], str] = field(default_factory=dict)  # (bucket, key) -> object_id() decoded
+    next_number: int = 0
 
 
 class ObjectCache:
@@ -197,7 +199,8 @@ class ObjectCache:
         (decoding the 9 columns of the course's change log takes twice as long as 3), then, the first time a
         query needs a column that table lacks, into a new table with the whole schema, which from then on
         serves every query. The first table is not dropped, as a query may still be reading it.
-        Objects not decoded yet are decoded together, in one statement.
+        Objects not decoded yet are decoded together, in one statement; the rows of the versions they
+        replace (an object written again under its key) are deleted.
         """
         family = hashlib.sha256(f"{schema}\0{ignore_errors}".encode()).hexdigest()[:16]
         with self._decoding:
@@ -212,10 +215,12 @@ class ObjectCache:
             missing = {}
             for info in infos:
                 if object_id(info) not in decoded and object_id(info) not in missing:
-                    missing[object_id(info)] = (len(decoded) + len(missing), info)
+                    missing[object_id(info)] = (current.next_number, info)
+                    current.next_number += 1
             if missing:
                 self._decode(current.name, list(missing.values()), current.columns, ignore_errors, cursor)
                 decoded.update({identity: number for identity, (number, _) in missing.items()})
+                _forget_replaced_versions(current, [info for _, info in missing.values()], cursor)
             numbers = {object_id(info): decoded[object_id(info)] for info in infos}
             return DecodedJson(current.name, numbers, complete=len(set(numbers.values())) == len(decoded))
 
@@ -248,6 +253,20 @@ class ObjectCache:
         except KeyError:
             raise QueryError("HIVE_FILE_NOT_FOUND", f"File {uri_of(info)} does not exist (it was deleted while the "
                                                     "query ran)", error_type=1014) from None
+
+
+def _forget_replaced_versions(table: _DecodedTable, infos: list[S3ObjectInfo],
+                              cursor: duckdb.DuckDBPyConnection) -> None:
+    """Delete the rows of the object versions these newly decoded objects replace, so that an object
+    written again and again does not pile up rows (and queries keep reading the table without a filter)."""
+    replaced = []
+    for info in infos:
+        older = table.versions.get((info.bucket, info.key))
+        if older is not None and older in table.numbers:
+            replaced.append(table.numbers.pop(older))
+        table.versions[(info.bucket, info.key)] = object_id(info)
+    if replaced:
+        cursor.execute(f"DELETE FROM {table.name} WHERE {OBJECT_COLUMN} IN ({', '.join(map(str, replaced))})")
 
 
 def _memory_backed_folder() -> str | None:

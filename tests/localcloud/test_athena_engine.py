@@ -286,6 +286,18 @@ def test_an_overwritten_object_is_read_again(athena: Athena, hourly_orders):
     assert athena.run("SELECT sum(quantity) FROM orders WHERE partition_3 = '07'").rows == [["100"]]
 
 
+def test_an_object_written_again_and_again_keeps_only_its_latest_rows_decoded(athena: Athena):
+    athena.json_table("counts", [("n", "int")], "counts/")
+    for version in range(1, 6):
+        athena.put_lines("counts/part-0", [{"n": version}] * version)
+        assert athena.run("SELECT count(*), sum(n) FROM counts").rows == [[str(version), str(version * version)]]
+    database = athena.engine._database
+    tables = [name for (name,) in database.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '__localcloud_json_%'").fetchall()]
+    decoded = sum(database.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in tables)
+    assert decoded == 5  # the latest version's rows; the four it replaced are gone
+
+
 def test_partition_projection_needs_no_glue_partitions(athena: Athena):
     for region, day, hour in (("eu", "2024/01/20", "07"), ("eu", "2024/01/21", "00"), ("us", "2024/01/20", "07")):
         athena.put_lines(f"projected/{region}/{day}/{hour}/a.json", [order(1, quantity=2)])
