@@ -36,11 +36,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from localcloud.athena.formatting import ResultColumn
 from localcloud.errors import InvalidRequestException
 from localcloud.moto_state.s3 import S3Objects
+
+if TYPE_CHECKING:  # formatting imports DuckDB, which the server imports in the background (service.py)
+    from localcloud.athena.formatting import ResultColumn
 
 MAX_RESULTS_PER_PAGE = 1000
 

@@ -16,6 +16,7 @@ location to avoid that.
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import re
 import threading
@@ -25,18 +26,21 @@ from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
 
 from localcloud.athena import results
-from localcloud.athena.engine import QueryEngine, QueryError
+from localcloud.athena.translate import QueryError
 from localcloud.errors import InvalidRequestException, ResourceNotFoundException
 from localcloud.moto_state.athena import ENGINE_VERSION, AthenaWorkGroups
 from localcloud.moto_state.glue import GlueCatalog
 from localcloud.moto_state.s3 import S3Objects
 from localcloud.router import AwsRequest, RawResponse, Router
+
+if TYPE_CHECKING:
+    from localcloud.athena.engine import QueryEngine
 
 log = logging.getLogger("localcloud.athena")
 
@@ -172,7 +176,15 @@ class AthenaEngine:
         })
 
     def start(self, endpoint_url: str) -> None:
-        """Start the workers, and queue again what was still queued when they were stopped."""
+        """Start the workers, and queue again what was still queued when they were stopped.
+
+        The SQL engine (DuckDB, pandas, sqlglot's optimizer) takes about 0.5 s to import. Imported at start, or
+        while the server answers its first calls, it delayed them as much (cold start 1.38 s against 0.92 s,
+        bench/RESULTS.md), so it is imported 2 s after start, or by the first query if that comes sooner.
+        """
+        importer = threading.Timer(2.0, importlib.import_module, args=("localcloud.athena.engine",))
+        importer.daemon = True
+        importer.start()
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="athena-query")
@@ -205,6 +217,8 @@ class AthenaEngine:
 
     def _engine(self, account_id: str, region: str) -> QueryEngine:
         """The SQL engine that reads this account's buckets through this region's Glue catalog."""
+        from localcloud.athena.engine import QueryEngine  # imported in the background by start()
+
         with self._lock:
             key = (account_id, region)
             if key not in self._engines:

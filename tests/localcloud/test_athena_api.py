@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -377,3 +379,25 @@ def test_a_workgroup_without_tags_lists_no_tags_and_primary_cannot_be_deleted(at
 def test_workgroup_names_are_checked(athena):
     with pytest.raises(athena.exceptions.InvalidRequestException, match="regular expression pattern"):
         athena.create_work_group(Name="has spaces")
+
+
+def test_the_sql_engine_is_imported_after_the_server_is_up_or_by_the_first_query(tmp_path):
+    """Importing DuckDB and pandas at start delayed the server's first answers by 0.5 s (bench/RESULTS.md)."""
+    script = f"""
+import sys, time, boto3
+from localcloud.server import LocalCloud
+with LocalCloud(port=0, state_dir={str(tmp_path)!r}) as cloud:
+    print("localcloud.athena.engine" in sys.modules, "pandas" in sys.modules)
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="localcloud",
+                            aws_secret_access_key="localcloud")
+    session.client("s3", endpoint_url=cloud.endpoint_url).create_bucket(Bucket="results")
+    athena = session.client("athena", endpoint_url=cloud.endpoint_url)
+    query_id = athena.start_query_execution(QueryString="SELECT 1", ResultConfiguration={{
+        "OutputLocation": "s3://results/"}})["QueryExecutionId"]
+    while athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"] in (
+            "QUEUED", "RUNNING"):
+        time.sleep(0.05)
+    print("localcloud.athena.engine" in sys.modules)
+"""
+    answer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert answer.stdout.split() == ["False", "False", "True"]
