@@ -20,23 +20,22 @@ One run measures three things, each against a baseline measured in the same run 
 Nothing may be lost: every change must reach S3 under orders/, identified by its DynamoDB eventID; distinct
 event_ids in S3 are compared with the table stream's records and with the ledgers. Firehose uses a 1 s buffer
 (and 1 s Lambda buffer) so the figures are not dominated by buffering. localcloud runs as its own process, as
-`python -m localcloud start` runs it for the course. S3 is listed every 0.1 s while a load runs (0.5 s for the
-throughput loads); objects are read only once the writes are over, so the watcher does not compete with the
-writer. A 200-change warm-up
-(it starts the Lambda worker) is not timed. About three minutes in all. Run:  .venv/bin/python bench/pipeline.py
+`python -m localcloud start` runs it for the course. S3 is listed from a process of its own, every 0.1 s (0.5 s
+through the throughput rounds, raw loads included); objects are read only once the writes are over, so the watcher
+does not compete with the writer. A 200-change warm-up (it starts the Lambda worker) is not timed. About three minutes in all. Run:  .venv/bin/python bench/pipeline.py
 """
 
 from __future__ import annotations
 
 import json
+import math
+import multiprocessing
 import os
 import socket
-import math
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,8 +62,8 @@ FRESHNESS_RATE = 200  # changes per second
 FRESHNESS_SECONDS = 20
 BUFFER_SECONDS = 1
 POLL_SECONDS = 0.1  # how often S3 is listed: a change is seen at most this much (plus one listing) late
-# While a throughput load runs S3 is listed less often: the listing costs the server and the writer's process
-# time, and Firehose writes about one object a second anyway, so a finer period adds no precision.
+# Through the throughput rounds S3 is listed less often: each listing costs the server time, and Firehose writes
+# about one object a second anyway, so a finer period adds no precision.
 THROUGHPUT_POLL_SECONDS = 0.5
 DELIVERY_TIMEOUT_SECONDS = 120
 COLD_STARTS = 5
@@ -167,9 +166,12 @@ class DeliveredChange:
 
 
 class DeliveryWatcher:
-    """Lists orders/ in the bucket, notes when each object was first listed, and reads each object once.
+    """Notes when each object under orders/ was first listed, and reads each object once.
 
-    poll() only lists, so it is cheap while a load is being written; read() reads the objects listed so far.
+    The listing runs in a process of its own (list_in_a_loop), every POLL_SECONDS, through raw and pipeline loads
+    alike. In the writer's process it took 15-20% of that process's time, during the pipeline loads only, and
+    slowed the very writes being measured. poll() only collects the new listings, and read() reads the objects
+    listed so far, so neither competes with a load being written.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -179,14 +181,25 @@ class DeliveryWatcher:
         self.read_keys: set[str] = set()
         self.changes: dict[str, DeliveredChange] = {}  # event_id -> its first delivery
         self.event_ids_by_run: dict[str, set[str]] = defaultdict(set)  # run id (orderid prefix) -> event_ids
+        spawn = multiprocessing.get_context("spawn")
+        self._period = spawn.Value("d", POLL_SECONDS)
+        self._stop = spawn.Event()
+        self._listings, child_end = spawn.Pipe()
+        self._lister = spawn.Process(target=list_in_a_loop, name="s3-lister", daemon=True,
+                                     args=(self.bucket, f"{DATA_FOLDER}/", self._period, self._stop, child_end))
+        self._lister.start()
+
+    def set_period(self, seconds: float) -> None:
+        self._period.value = seconds
+
+    def close(self) -> None:
+        self._stop.set()
+        self._lister.join(timeout=10)
 
     def poll(self) -> None:
-        keys = [entry["Key"]
-                for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                               Prefix=f"{DATA_FOLDER}/")
-                for entry in page.get("Contents", [])]
-        seen_at = time.time()
-        for key in keys:
+        """Collect the keys the lister has seen since the last poll, with the time each was first listed."""
+        self._listings.send("new keys")
+        for key, seen_at in self._listings.recv():
             self.first_listed.setdefault(key, seen_at)
 
     def read(self) -> None:
@@ -222,6 +235,28 @@ class DeliveryWatcher:
         return self.delivered(ledger)
 
 
+
+def list_in_a_loop(bucket: str, prefix: str, period: Any, stop: Any, parent: Any) -> None:
+    """In the lister process: list the prefix every period.value seconds until stopped; answer each request from
+    the parent with the keys first listed since the previous one, as (key, wall-clock time of that listing)."""
+    s3 = boto3.client("s3")
+    first_listed: dict[str, float] = {}
+    unsent: list[tuple[str, float]] = []
+    while not stop.is_set():
+        started = time.monotonic()
+        keys = [entry["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                for entry in page.get("Contents", [])]
+        seen_at = time.time()
+        for key in keys:
+            if key not in first_listed:
+                first_listed[key] = seen_at
+                unsent.append((key, seen_at))
+        while parent.poll(max(0.0, period.value - (time.monotonic() - started))):
+            parent.recv()
+            parent.send(unsent)
+            unsent = []
+
+
 def run_id_of(orderid: str) -> str:
     """Order ids are '<run id>-<number>', so the prefix tells which load a change belongs to."""
     return orderid.split("-", 1)[0]
@@ -241,29 +276,11 @@ class Load:
         return self.written - self.started
 
 
-def write_load(conn: Connection, count: int, seed: int, rate: float | None = None,
-               watcher: DeliveryWatcher | None = None, poll_seconds: float = POLL_SECONDS) -> Load:
-    """Write count changes (datagen.run, as the notebooks do); with a watcher, poll S3 in the meantime."""
-    client = conn.client("dynamodb")
-    result: dict[str, Any] = {}
-
-    def write() -> None:
-        try:
-            result["ledger"] = datagen.run(count, table_name=conn.config.table_name, client=client, seed=seed,
-                                           rate=rate, progress=False)
-        except Exception as error:  # handed to the main thread, which raises it
-            result["error"] = error
-
-    writer = threading.Thread(target=write, name=f"load-{seed}")
+def write_load(conn: Connection, count: int, seed: int, rate: float | None = None) -> Load:
+    """Write count changes with datagen.run, as the notebooks do."""
     started = time.time()
-    writer.start()
-    while writer.is_alive():
-        writer.join(timeout=poll_seconds)
-        if watcher is not None:
-            watcher.poll()
-    if "error" in result:
-        raise result["error"]
-    ledger = result["ledger"]
+    ledger = datagen.run(count, table_name=conn.config.table_name, client=conn.client("dynamodb"), seed=seed,
+                         rate=rate, progress=False)
     return Load(ledger, started, max(entry.written_at for entry in ledger).timestamp())
 
 
@@ -316,12 +333,17 @@ def measure_pipeline(pipeline: Connection, raw: Connection) -> tuple[list[Figure
     """Warm up, then throughput, freshness and the loss check, on one pipeline and one raw table."""
     watcher = DeliveryWatcher(pipeline)
     records_before = verify.stream_record_count(pipeline)  # the course's steps may have written samples
-    warm_up = write_load(pipeline, WARM_UP_CHANGES, seed=1, watcher=watcher)
-    write_load(raw, WARM_UP_CHANGES, seed=1)
-    watcher.wait_for(warm_up.ledger)
-    throughput, throughput_notes, loads = measure_throughput(pipeline, raw, watcher)
-    freshness, freshness_notes, fresh = measure_freshness(pipeline, watcher)
-    lost, compared = check_nothing_lost(pipeline, watcher, [warm_up, *loads, fresh], records_before)
+    try:
+        warm_up = write_load(pipeline, WARM_UP_CHANGES, seed=1)
+        write_load(raw, WARM_UP_CHANGES, seed=1)
+        watcher.wait_for(warm_up.ledger)
+        watcher.set_period(THROUGHPUT_POLL_SECONDS)
+        throughput, throughput_notes, loads = measure_throughput(pipeline, raw, watcher)
+        watcher.set_period(POLL_SECONDS)
+        freshness, freshness_notes, fresh = measure_freshness(pipeline, watcher)
+        lost, compared = check_nothing_lost(pipeline, watcher, [warm_up, *loads, fresh], records_before)
+    finally:
+        watcher.close()
     figures = [throughput, Figure("changes lost", str(lost), "0", lost == 0), freshness]
     return figures, throughput_notes + freshness_notes + [compared]
 
@@ -352,7 +374,7 @@ class ThroughputRound:
 def throughput_round(pipeline: Connection, raw: Connection, watcher: DeliveryWatcher,
                      seed: int) -> tuple[ThroughputRound, Load]:
     raw_load = write_load(raw, THROUGHPUT_CHANGES, seed=seed)
-    load = write_load(pipeline, THROUGHPUT_CHANGES, seed=seed, watcher=watcher, poll_seconds=THROUGHPUT_POLL_SECONDS)
+    load = write_load(pipeline, THROUGHPUT_CHANGES, seed=seed)
     delivered = watcher.wait_for(load.ledger)
     check_identity(load.ledger, delivered)
     seen = [change.seen_at for change in delivered]
@@ -384,7 +406,7 @@ def measure_throughput(pipeline: Connection, raw: Connection,
 
 def measure_freshness(pipeline: Connection, watcher: DeliveryWatcher) -> tuple[Figure, list[str], Load]:
     """Write -> first listing of the object holding the change, at a steady rate."""
-    fresh = write_load(pipeline, FRESHNESS_RATE * FRESHNESS_SECONDS, seed=4, rate=FRESHNESS_RATE, watcher=watcher)
+    fresh = write_load(pipeline, FRESHNESS_RATE * FRESHNESS_SECONDS, seed=4, rate=FRESHNESS_RATE)
     delivered = watcher.wait_for(fresh.ledger)
     check_identity(fresh.ledger, delivered)
     delays = freshness_delays(fresh.ledger, delivered)

@@ -55,7 +55,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import boto3
@@ -84,7 +84,8 @@ LAMBDA_PAYLOAD_LIMIT = 6 * MIB
 LAMBDA_EVENT_OVERHEAD = 1024  # the event's JSON around its records, at most
 LAMBDA_READ_TIMEOUT_S = 310  # Firehose supports functions that run up to 5 minutes
 KINESIS_READ_LIMIT = 10_000  # records per GetRecords
-READ_CHUNK = 200  # records handled between two chances for client requests to go first (foreground.py)
+# Records handled between two chances for client requests to go first (localcloud/foreground.py): about 0.5 ms.
+READ_CHUNK = 50
 MAX_RECORD_BYTES, MAX_BATCH_RECORDS, MAX_BATCH_BYTES = 1_024_000, 500, 4 * MIB
 STOP_TIMEOUT_S = 10
 COMPRESSION_EXTENSIONS = {"UNCOMPRESSED": "", "GZIP": ".gz", "ZIP": ".zip"}
@@ -444,6 +445,9 @@ class InvocationFailed(Exception):
         self.code, self.message = code, message
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds one per call
+
+
 @dataclass(frozen=True)
 class BatchEntry:
     """A record in a Lambda batch, with its recordId and its JSON in the event (encoded once, size known)."""
@@ -461,7 +465,7 @@ def batch_entry(record: SourceRecord, record_id: str, kinesis_source: bool) -> B
             "shardId": record.shard_id, "partitionKey": record.partition_key,
             "approximateArrivalTimestamp": record.arrival_ms,
             "sequenceNumber": str(record.sequence_number), "subsequenceNumber": 0}
-    return BatchEntry(record, record_id, json.dumps(entry, separators=(",", ":")))
+    return BatchEntry(record, record_id, _compact_json(entry))
 
 
 class LambdaTransform:
@@ -570,16 +574,33 @@ class LambdaTransform:
         return Failed(record, error_output_type, error[0], error[1], attempt, _now_ms(), self.processor.arn)
 
 
+def _giving_way_every(count: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A json object_hook that gives way to client requests every `count` objects.
+
+    Parsing a Lambda response of a few MB is one C call otherwise, holding the GIL for milliseconds.
+    """
+    decoded = itertools.count(1)
+
+    def hook(obj: dict[str, Any]) -> dict[str, Any]:
+        if next(decoded) % count == 0:
+            FOREGROUND.give_way()
+        return obj
+
+    return hook
+
+
 def _parse_response(payload: bytes) -> list[dict[str, Any]]:
     """The `records` of a Lambda response, each with its data decoded. ValueError when it breaks the contract."""
     try:
-        response = json.loads(payload)
+        response = json.loads(payload, object_hook=_giving_way_every(READ_CHUNK))
     except ValueError:
         raise ValueError(f"the response is not JSON: {payload[:200]!r}") from None
     records = response.get("records") if isinstance(response, dict) else None
     if not isinstance(records, list):
         raise ValueError('the response has no "records" list')
-    for entry in records:
+    for count, entry in enumerate(records, 1):
+        if count % READ_CHUNK == 0:
+            FOREGROUND.give_way()
         if not isinstance(entry, dict) or not isinstance(entry.get("recordId"), str):
             raise ValueError(f"a returned record has no recordId: {str(entry)[:200]}")
         if entry.get("result") not in ("Ok", "Dropped", "ProcessingFailed"):

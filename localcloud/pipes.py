@@ -57,7 +57,10 @@ BATCHING_WINDOW_RANGE = (0, 300)
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 POLL_INTERVAL_SECONDS = 0.25  # Pipes polls each shard 4 times a second
-READ_CHUNK = 100  # stream records read between two chances for client requests to go first
+# Records handled between two chances for client requests to go first (localcloud/foreground.py): about 0.5 ms of
+# work. Reading a chunk and writing one (one call of moto's PutRecords) each hold the GIL throughout.
+READ_CHUNK = 25
+WRITE_CHUNK = 25
 PUT_RECORDS_MAX_ENTRIES = 500
 PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024
 MAX_RETRY_DELAY_SECONDS = 1.0
@@ -74,6 +77,8 @@ JSON_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\['([^']*)'\]|\[\"([^\"]*)\"\]|\[(\d
 
 
 # ---------------------------------------------------------------- what a pipe sends
+
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds one per call
 
 
 def pipes_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -404,7 +409,7 @@ class PipePoller:
 
     def _entry(self, record: dict[str, Any]) -> Entry:
         event = pipes_event(record, self.settings.source)
-        data = json.dumps(event, separators=(",", ":")).encode()
+        data = _compact_json(event).encode()
         return Entry(data, self._partition_key.for_event(event), event["dynamodb"]["SequenceNumber"])
 
     def _send_due_batches(self) -> None:
@@ -438,10 +443,14 @@ class PipePoller:
         return max(0.0, min([now + POLL_INTERVAL_SECONDS, *window_ends]) - now)
 
     def deliver(self, batch: list[Entry]) -> bool:
-        """Deliver the batch with PutRecords, retrying a failed call until it succeeds; False if stopped."""
-        for chunk in _put_records_chunks(batch):
+        """Deliver the batch with PutRecords, retrying a failed call until it succeeds; False if stopped.
+
+        The batch goes in calls of WRITE_CHUNK records, in order, giving way to client requests in between.
+        """
+        for chunk in _put_records_chunks(batch, WRITE_CHUNK):
             if self._stopping.is_set():
                 return False
+            FOREGROUND.give_way()
             attempt = 0
             while (problem := self._put_records_once(chunk)) is not None:
                 if attempt == 0:  # retries go on until they succeed (MaximumRetryAttempts -1): say so once
@@ -460,13 +469,14 @@ class PipePoller:
         return None
 
 
-def _put_records_chunks(batch: list[Entry]) -> list[list[Entry]]:
-    """Split a batch into PutRecords calls of at most 500 entries and 5 MiB (data plus keys)."""
+def _put_records_chunks(batch: list[Entry], max_entries: int = PUT_RECORDS_MAX_ENTRIES) -> list[list[Entry]]:
+    """Split a batch into PutRecords calls of at most max_entries (500 at most) and 5 MiB (data plus keys)."""
+    max_entries = min(max_entries, PUT_RECORDS_MAX_ENTRIES)
     chunks: list[list[Entry]] = [[]]
     size = 0
     for entry in batch:
         entry_size = len(entry.data) + len(entry.partition_key.encode())
-        if chunks[-1] and (len(chunks[-1]) == PUT_RECORDS_MAX_ENTRIES or size + entry_size > PUT_RECORDS_MAX_BYTES):
+        if chunks[-1] and (len(chunks[-1]) == max_entries or size + entry_size > PUT_RECORDS_MAX_BYTES):
             chunks.append([])
             size = 0
         chunks[-1].append(entry)

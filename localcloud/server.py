@@ -14,11 +14,12 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Protocol
-
-from werkzeug.serving import BaseWSGIServer, make_server
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from localcloud.router import Router
+
+if TYPE_CHECKING:
+    from localcloud.http_server import LocalCloudHTTPServer
 
 log = logging.getLogger("localcloud")
 
@@ -141,7 +142,7 @@ class LocalCloud:
         self.host = host
         self.requested_port = port
         self.state_dir = Path(state_dir or os.environ.get(STATE_DIR_ENV) or ".localcloud") / "state"
-        self._server: BaseWSGIServer | None = None
+        self._server: LocalCloudHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.engines: list[Engine] = []
 
@@ -164,8 +165,9 @@ class LocalCloud:
         for engine in self.engines:
             engine.register(router)
         self.admin = AdminApp(router, self.engines, lambda: self.endpoint_url)
-        self._server = make_server(self.host, self.requested_port, self.admin, threaded=True,
-                                   request_handler=_quiet_request_handler())
+        from localcloud.http_server import LocalCloudHTTPServer  # imports moto's server: only once it is needed
+
+        self._server = LocalCloudHTTPServer(self.host, self.requested_port, self.admin)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
         self._thread.start()
         for engine in self.engines:
@@ -215,17 +217,6 @@ def _warn_if_not_loopback(host: str) -> None:
             "use 127.0.0.1 unless you really mean to share it.",
             stacklevel=3,
         )
-
-
-def _quiet_request_handler() -> type:
-    """moto's request handler, without one log line per request."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class QuietHandler(MotoRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    return QuietHandler
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, state_dir: str | Path | None = None) -> None:

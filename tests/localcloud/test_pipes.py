@@ -22,7 +22,7 @@ from botocore.config import Config
 from localcloud.moto_state import kinesis as kinesis_state
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams
 from localcloud.moto_state.pipes import PipeId
-from localcloud.pipes import Checkpoints, Entry, PipePoller, PipeSettings
+from localcloud.pipes import WRITE_CHUNK, Checkpoints, Entry, PipePoller, PipeSettings, _put_records_chunks
 
 TRUST_PIPES = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -420,7 +420,8 @@ class FlakyKinesis:
             raise kinesis_state.StreamNotFound("Kinesis stream k does not exist")
 
 
-def test_delivery_retries_a_failed_call_and_sends_everything_in_order_in_calls_of_at_most_500(tmp_path):
+def test_delivery_retries_a_failed_call_and_sends_everything_in_order_in_calls_of_write_chunk(tmp_path):
+    """A batch goes out in PutRecords calls of WRITE_CHUNK records, each a short hold of the GIL."""
     kinesis = FlakyKinesis()
     settings = PipeSettings(source="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
                             target="arn:aws:kinesis:us-east-1:123456789012:stream/k", starting_position="LATEST",
@@ -431,9 +432,18 @@ def test_delivery_retries_a_failed_call_and_sends_everything_in_order_in_calls_o
 
     assert poller.deliver(batch)
 
-    assert [len(call) for call in kinesis.calls] == [500, 500, 500, 200]
+    full_calls, rest = divmod(1200, WRITE_CHUNK)
+    assert [len(call) for call in kinesis.calls] == [WRITE_CHUNK] * (full_calls + 1) + ([rest] if rest else [])
     assert kinesis.calls[0] == kinesis.calls[1]
     assert [key for call in kinesis.calls[1:] for key in call] == [f"key-{n}" for n in range(1200)]
+
+
+def test_a_put_records_call_never_holds_more_than_500_records_or_5_mib():
+    """PutRecords' own limits, whatever chunk size is asked for."""
+    many = [Entry(b"{}", f"key-{n}", str(n)) for n in range(1200)]
+    assert [len(chunk) for chunk in _put_records_chunks(many, 10_000)] == [500, 500, 200]
+    large = [Entry(b"x" * 1_000_000, "k", str(n)) for n in range(12)]
+    assert [len(chunk) for chunk in _put_records_chunks(large, 500)] == [5, 5, 2]
 
 
 def test_creating_a_pipe_that_exists_is_a_conflict(session):

@@ -1,0 +1,104 @@
+"""localcloud keeps HTTP connections open between requests, as AWS endpoints do, without mixing up requests."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+from localcloud.server import LocalCloud
+
+LIST_TABLES = {
+    "X-Amz-Target": "DynamoDB_20120810.ListTables",
+    "Content-Type": "application/x-amz-json-1.0",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=localcloud/20261203/us-east-1/dynamodb/aws4_request, "
+                     "SignedHeaders=host, Signature=0",
+}
+
+
+def open_connection(cloud: LocalCloud) -> http.client.HTTPConnection:
+    address = urlsplit(cloud.endpoint_url)
+    return http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+
+
+def answer(connection: http.client.HTTPConnection) -> tuple[int, dict, bytes]:
+    response = connection.getresponse()
+    return response.status, {name.lower(): value for name, value in response.getheaders()}, response.read()
+
+
+def test_requests_on_one_connection_are_answered_in_turn_and_the_connection_stays_open(cloud):
+    connection = open_connection(cloud)
+    connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+    status, headers, body = answer(connection)
+    first_socket = connection.sock
+
+    connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+    second_status, second_headers, second_body = answer(connection)
+
+    assert (status, second_status) == (200, 200)
+    assert "TableNames" in json.loads(body) and json.loads(body) == json.loads(second_body)
+    assert "connection" not in headers and "connection" not in second_headers
+    assert connection.sock is first_socket  # http.client would have opened a new socket after a close
+    connection.close()
+
+
+def test_a_body_the_application_does_not_read_does_not_become_the_next_request(cloud):
+    """The health page ignores its body; those bytes must not be taken for the next request line."""
+    connection = open_connection(cloud)
+    unread = b"GET /_localcloud/nothing HTTP/1.1\r\n\r\n" * 100
+    connection.request("GET", "/_localcloud/health", body=unread)
+    status, _, body = answer(connection)
+    connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+    next_status, _, next_body = answer(connection)
+
+    assert status == 200 and json.loads(body)["status"] == "running"
+    assert next_status == 200 and "TableNames" in json.loads(next_body)
+    connection.close()
+
+
+def test_a_chunked_request_is_answered_and_closes_its_connection(cloud):
+    """Without Content-Length the end of the body is the chunk encoding's to tell: such a request closes."""
+    connection = open_connection(cloud)
+    connection.request("POST", "/", body=iter([b"{", b"}"]), headers=LIST_TABLES, encode_chunked=True)
+    status, headers, body = answer(connection)
+
+    assert status == 200 and "TableNames" in json.loads(body)
+    assert headers["connection"] == "close"
+    connection.close()
+
+
+def test_stopping_the_server_ends_the_connections_it_kept_open(tmp_path):
+    with LocalCloud(port=0, state_dir=tmp_path) as cloud:
+        connection = open_connection(cloud)
+        connection.request("POST", "/", body=b"{}", headers=LIST_TABLES)
+        assert answer(connection)[0] == 200
+        kept_open: socket.socket = connection.sock
+    kept_open.settimeout(5)  # a connection left open would time out here
+    try:
+        ended = kept_open.recv(1) == b""  # the server shut its end: the client reads end-of-file
+    except ConnectionResetError:
+        ended = True
+    connection.close()
+    assert ended
+
+
+@pytest.mark.parametrize("expect_continue", [False, True])
+def test_boto3_calls_reuse_one_connection(aws_env, expect_continue, caplog):
+    """boto3 (urllib3) logs 'Resetting dropped connection' whenever the server closed the one it kept."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    bucket = f"keepalive-{int(expect_continue)}"
+    s3.create_bucket(Bucket=bucket)
+    body = b"x" * (2 * 1024 * 1024 if expect_continue else 10)  # large bodies are sent after 100-continue
+    caplog.set_level("DEBUG", logger="urllib3.connectionpool")
+    for number in range(3):
+        s3.put_object(Bucket=bucket, Key=f"object-{number}", Body=body)
+        assert s3.get_object(Bucket=bucket, Key=f"object-{number}")["Body"].read() == body
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "urllib3.connectionpool"]
+    assert not [message for message in messages if "Resetting dropped connection" in message], messages
+    assert len([message for message in messages if "Starting new HTTP connection" in message]) <= 1, messages
