@@ -7,14 +7,18 @@ without one, although the server was idle a quarter of the time (between the cli
 are separate services, and a pipe never slows down writes to its table.
 
 So the router counts the client requests it is serving, and engines call `give_way()` between small pieces
-of work. It returns at once when no client request is being served; otherwise it waits until none is, but
-at most MAX_WAIT_SECONDS, so background work is delayed, never starved. Requests the engines make
+of work. It first lets go of the GIL for a moment: a request that has just arrived cannot count itself until
+it holds the GIL, and Python takes the GIL from a busy thread only every 5 ms (sys.getswitchinterval()).
+Measured, a thread waking up behind a busy one waited 5.3 ms; when the busy thread let go every 0.2 ms, 0.3 ms.
+Then, when no client request is being served, it returns; otherwise it waits until none is, but at most
+MAX_WAIT_SECONDS, so background work is delayed, never starved. Requests the engines make
 themselves (a Firehose invoking its Lambda, writing S3) carry ENGINE_USER_AGENT and are not counted.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -46,8 +50,9 @@ class ForegroundRequests:
                     self._changed.notify_all()
 
     def give_way(self, max_wait: float = MAX_WAIT_SECONDS) -> None:
-        """Wait while client requests are being served, up to max_wait seconds."""
-        if not self._serving:  # the common case costs one attribute read, no lock
+        """Let a request that is waiting for the GIL in; then wait while requests are served, up to max_wait s."""
+        time.sleep(0)  # releases the GIL: a thread waiting for it takes it now
+        if not self._serving:  # the common case: no lock
             return
         with self._changed:
             self._changed.wait_for(lambda: not self._serving, timeout=max_wait)

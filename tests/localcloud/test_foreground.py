@@ -40,6 +40,39 @@ def test_no_request_in_flight_means_no_wait():
     assert requests.requests_in_flight == 0
 
 
+def _wake_up_delays_beside_a_busy_thread(pause) -> list[float]:
+    """How late a thread wakes from 2 ms sleeps while another thread computes, calling pause() every ~0.1 ms.
+
+    Waking takes the GIL back, which is what a client request that has just arrived must do first.
+    """
+    stop = threading.Event()
+
+    def compute() -> None:
+        while not stop.is_set():
+            sum(range(2_000))
+            pause()
+
+    busy = threading.Thread(target=compute)
+    busy.start()
+    delays = []
+    for _ in range(60):
+        started = time.perf_counter()
+        time.sleep(0.002)
+        delays.append(time.perf_counter() - started - 0.002)
+    stop.set()
+    busy.join()
+    return sorted(delays)
+
+
+def test_giving_way_lets_a_thread_waiting_for_the_gil_in_at_once():
+    """Without a request in flight give_way() still lets go of the GIL, or a request arriving then would wait
+    for Python's switch interval (5 ms) before it could even count itself."""
+    requests = ForegroundRequests()
+    holding_on = _wake_up_delays_beside_a_busy_thread(lambda: None)
+    giving_way = _wake_up_delays_beside_a_busy_thread(requests.give_way)
+    assert giving_way[30] < holding_on[30] / 3, (giving_way[30], holding_on[30])
+
+
 def _peak_in_flight_during(call) -> int:
     """The most client requests FOREGROUND counted while call() ran in another thread."""
     worker = threading.Thread(target=call)
