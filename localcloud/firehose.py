@@ -84,7 +84,7 @@ LAMBDA_PAYLOAD_LIMIT = 6 * MIB
 LAMBDA_EVENT_OVERHEAD = 1024  # the event's JSON around its records, at most
 LAMBDA_READ_TIMEOUT_S = 310  # Firehose supports functions that run up to 5 minutes
 KINESIS_READ_LIMIT = 10_000  # records per GetRecords
-# Records handled between two chances for client requests to go first (localcloud/foreground.py): about 0.5 ms.
+# Records handled between two chances for client requests to go first (localcloud/foreground.py): 0.5-1 ms.
 READ_CHUNK = 50
 MAX_RECORD_BYTES, MAX_BATCH_RECORDS, MAX_BATCH_BYTES = 1_024_000, 500, 4 * MIB
 STOP_TIMEOUT_S = 10

@@ -57,7 +57,7 @@ BATCHING_WINDOW_RANGE = (0, 300)
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 POLL_INTERVAL_SECONDS = 0.25  # Pipes polls each shard 4 times a second
-# Records handled between two chances for client requests to go first (localcloud/foreground.py): about 0.5 ms of
+# Records handled between two chances for client requests to go first (localcloud/foreground.py): 0.5-1 ms of
 # work. Reading a chunk and writing one (one call of moto's PutRecords) each hold the GIL throughout.
 READ_CHUNK = 25
 WRITE_CHUNK = 25
