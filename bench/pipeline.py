@@ -469,7 +469,8 @@ def main() -> None:
             stop_server(server)
 
     print(f"\nFirehose buffer: {BUFFER_SECONDS} s (BufferingHints and the Lambda processor); localcloud in its "
-          f"own process; S3 listed every {POLL_SECONDS} s ({THROUGHPUT_POLL_SECONDS} s during throughput loads)")
+          f"own process; S3 listed by a process of its own every {POLL_SECONDS} s ({THROUGHPUT_POLL_SECONDS} s "
+          "through the throughput rounds)")
     for note in pipeline_notes + cold_notes:
         print(note)
     print()

@@ -6,7 +6,8 @@ moto stores pipes but moves nothing. This engine:
 - runs one poller thread per RUNNING pipe. It polls each shard of the source stream 4 times a
   second, cuts batches (full at BatchSize or 6 MB, or when MaximumBatchingWindowInSeconds has
   passed since the batch's first record was read) and sends every batch with Kinesis PutRecords,
-  one Kinesis record per stream record, retrying a failed call until it succeeds;
+  one Kinesis record per stream record, in calls of WRITE_CHUNK records so that client requests can
+  go first in between, retrying a failed call until it succeeds;
 - checkpoints, per shard, the sequence number of the last record of the fully delivered batches
   (state_dir/pipes/<account>_<region>_<pipe>.json), after each pass that sent any. A restarted poller
   resumes after it, so nothing is lost and delivery is at least once. StartingPosition applies only to a
