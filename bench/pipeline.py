@@ -66,6 +66,7 @@ POLL_SECONDS = 0.1  # how often S3 is listed: a change is seen at most this much
 # about one object a second anyway, so a finer period adds no precision.
 THROUGHPUT_POLL_SECONDS = 0.5
 DELIVERY_TIMEOUT_SECONDS = 120
+LISTER_TIMEOUT_SECONDS = 30  # one listing of the bucket, at most
 COLD_STARTS = 5
 SERVER_START_TIMEOUT_SECONDS = 30
 
@@ -199,6 +200,9 @@ class DeliveryWatcher:
     def poll(self) -> None:
         """Collect the keys the lister has seen since the last poll, with the time each was first listed."""
         self._listings.send("new keys")
+        if not self._listings.poll(LISTER_TIMEOUT_SECONDS):
+            raise RuntimeError(f"the S3 lister process did not answer within {LISTER_TIMEOUT_SECONDS} s "
+                               f"(alive: {self._lister.is_alive()}, exit code: {self._lister.exitcode})")
         for key, seen_at in self._listings.recv():
             self.first_listed.setdefault(key, seen_at)
 
