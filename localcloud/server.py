@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from localcloud import garbage_collection
 from localcloud.router import Router
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class AdminApp:
         for engine in reversed(self.engines):
             engine.stop()
         moto_api_backend.reset()
+        garbage_collection.thaw()  # what reset dropped may hold cycles among frozen objects
         for engine in self.engines:
             engine.reset()
             engine.start(self.endpoint())
@@ -220,8 +222,9 @@ def _warn_if_not_loopback(host: str) -> None:
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, state_dir: str | Path | None = None) -> None:
-    """Run in the foreground until interrupted."""
+    """Run in the foreground until interrupted. This process is the server's own, so it sets the gc policy."""
     cloud = LocalCloud(port=port, host=host, state_dir=state_dir).start()
+    garbage_collection.freeze_survivors()
     print(f"localcloud ready on {cloud.endpoint_url} (engines: {', '.join(e.name for e in cloud.engines)})",
           flush=True)
     try:
