@@ -195,13 +195,17 @@ def _check_payload(request: AwsRequest) -> None:
     if len(request.body) > MAX_REQUEST_BYTES:
         raise AwsError(f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
                        code="RequestEntityTooLargeException", status=413)
-    if not request.body or request.params:  # the router already parsed a JSON object
+    if not request.body:
         return
-    try:
-        json.loads(request.body)
+    try:  # checked without building it: an event of thousands of records would only feed the garbage collector
+        json.loads(request.body, object_pairs_hook=_discard)
     except ValueError as error:
         raise AwsError(f"Could not parse request body into json: Could not parse payload into json: {error}",
                        code="InvalidRequestContentException") from None
+
+
+def _discard(pairs: list[tuple[str, Any]]) -> None:
+    return None
 
 
 def _invoked_arn(spec: LambdaFunctionSpec, function_name: str, qualifier: str | None) -> str:

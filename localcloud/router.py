@@ -13,6 +13,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Union
 from urllib.parse import parse_qs, unquote
 
@@ -54,7 +55,6 @@ class AwsRequest:
     operation: str
     region: str
     account_id: str
-    params: dict[str, Any]
     body: bytes
     headers: dict[str, str]
     path_params: dict[str, str]
@@ -62,6 +62,11 @@ class AwsRequest:
     forward: Callable[[], RawResponse]
     # call_moto("AddTagsToStream", {...}): another operation of the same JSON-protocol service, answered by moto.
     call_moto: Callable[[str, dict[str, Any]], RawResponse]
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        """The body's JSON object, parsed when a handler first asks: Lambda Invoke's body is a payload, not parameters."""
+        return _json_params(self.body)
 
 
 Handler = Callable[[AwsRequest], Union[dict, RawResponse]]
@@ -129,7 +134,6 @@ class Router:
             operation=operation or "",
             region=region,
             account_id=get_account_id_from(access_key),
-            params=_json_params(body),
             body=body,
             headers={key[5:].replace("_", "-").lower(): value
                      for key, value in environ.items() if key.startswith("HTTP_")},
