@@ -10,7 +10,8 @@ One run measures three things, each against a baseline measured in the same run 
    same load (same item shape, same client code) into a table with a stream but no pipe, its write rate
    measured the same way. Raw and pipeline loads alternate, 3 rounds; the median round ratio is reported.
    Goal: >= 0.9. Printed as well: the pipeline's write rate against raw ingest (how much the engines running
-   in the same process slow the writes) and its delivery rate against its own write rate (does it keep up).
+   in the same process slow the writes), its delivery rate against its own write rate (does it keep up), and
+   the server process's CPU time per change and in cores: it has one GIL, so about one core is its ceiling.
 2. Freshness. 200 changes/s for 20 s; per change, the time the S3 object holding it was first listed minus the
    ledger's written_at. Goal: p95 <= 2 s. The buffer interval sets the expected delay, so p95 is also given
    as a multiple of it.
@@ -333,7 +334,7 @@ def build_pipeline(conn: Connection) -> None:
     firehose.ensure_delivery_stream(conn, buffer_seconds=BUFFER_SECONDS)
 
 
-def measure_pipeline(pipeline: Connection, raw: Connection) -> tuple[list[Figure], list[str]]:
+def measure_pipeline(pipeline: Connection, raw: Connection, server_pid: int) -> tuple[list[Figure], list[str]]:
     """Warm up, then throughput, freshness and the loss check, on one pipeline and one raw table."""
     watcher = DeliveryWatcher(pipeline)
     records_before = verify.stream_record_count(pipeline)  # the course's steps may have written samples
@@ -342,7 +343,7 @@ def measure_pipeline(pipeline: Connection, raw: Connection) -> tuple[list[Figure
         write_load(raw, WARM_UP_CHANGES, seed=1)
         watcher.wait_for(warm_up.ledger)
         watcher.set_period(THROUGHPUT_POLL_SECONDS)
-        throughput, throughput_notes, loads = measure_throughput(pipeline, raw, watcher)
+        throughput, throughput_notes, loads = measure_throughput(pipeline, raw, watcher, server_pid)
         watcher.set_period(POLL_SECONDS)
         freshness, freshness_notes, fresh = measure_freshness(pipeline, watcher)
         lost, compared = check_nothing_lost(pipeline, watcher, [warm_up, *loads, fresh], records_before)
@@ -369,29 +370,58 @@ class ThroughputRound:
     pipeline_writes: float  # changes/s into the pipeline's table
     delivered: float  # changes/s reaching S3
     tail: float  # seconds from the last write to the last change seen in S3
+    raw_server: "ServerCpu"
+    pipeline_server: "ServerCpu"  # from the first write until every change was seen in S3
 
     @property
     def ratio(self) -> float:
         return self.delivered / self.raw_writes
 
 
-def throughput_round(pipeline: Connection, raw: Connection, watcher: DeliveryWatcher,
+@dataclass
+class ServerCpu:
+    """The server process's CPU time over a load: one GIL, so about one core is all it can use."""
+
+    seconds: float
+    wall_seconds: float
+    changes: int
+
+    @property
+    def per_change_us(self) -> float:
+        return self.seconds / self.changes * 1e6
+
+    @property
+    def cores(self) -> float:
+        return self.seconds / self.wall_seconds
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_round(pipeline: Connection, raw: Connection, watcher: DeliveryWatcher, server_pid: int,
                      seed: int) -> tuple[ThroughputRound, Load]:
+    began, cpu = time.monotonic(), process_cpu_seconds(server_pid)
     raw_load = write_load(raw, THROUGHPUT_CHANGES, seed=seed)
+    raw_server = ServerCpu(process_cpu_seconds(server_pid) - cpu, time.monotonic() - began, THROUGHPUT_CHANGES)
+    began, cpu = time.monotonic(), process_cpu_seconds(server_pid)
     load = write_load(pipeline, THROUGHPUT_CHANGES, seed=seed)
     delivered = watcher.wait_for(load.ledger)
+    pipeline_server = ServerCpu(process_cpu_seconds(server_pid) - cpu, time.monotonic() - began, THROUGHPUT_CHANGES)
     check_identity(load.ledger, delivered)
     seen = [change.seen_at for change in delivered]
     return ThroughputRound(steady_rate(write_times(raw_load)), steady_rate(write_times(load)), steady_rate(seen),
-                           max(seen) - load.written), load
+                           max(seen) - load.written, raw_server, pipeline_server), load
 
 
-def measure_throughput(pipeline: Connection, raw: Connection,
-                       watcher: DeliveryWatcher) -> tuple[Figure, list[str], list[Load]]:
+def measure_throughput(pipeline: Connection, raw: Connection, watcher: DeliveryWatcher,
+                       server_pid: int) -> tuple[Figure, list[str], list[Load]]:
     """Sustained delivery rate against raw ingest, in alternating rounds; the median round ratio counts."""
     rounds, loads = [], []
     for number in range(THROUGHPUT_ROUNDS):
-        result, load = throughput_round(pipeline, raw, watcher, seed=2 + number)
+        result, load = throughput_round(pipeline, raw, watcher, server_pid, seed=2 + number)
         rounds.append(result)
         loads.append(load)
     ratio = statistics.median(r.ratio for r in rounds)
@@ -400,7 +430,9 @@ def measure_throughput(pipeline: Connection, raw: Connection,
     notes += [f"  round {n}: raw ingest {r.raw_writes:,.0f}/s; pipeline writes {r.pipeline_writes:,.0f}/s "
               f"({r.pipeline_writes / r.raw_writes:.2f}x raw), delivered {r.delivered:,.0f}/s "
               f"({r.delivered / r.pipeline_writes:.2f}x its writes, {r.ratio:.2f}x raw); last change in S3 "
-              f"{r.tail:.2f} s after the last write" for n, r in enumerate(rounds, 1)]
+              f"{r.tail:.2f} s after the last write; server CPU {r.raw_server.per_change_us:.0f} µs a change raw "
+              f"({r.raw_server.cores:.2f} cores), {r.pipeline_server.per_change_us:.0f} µs through the pipeline "
+              f"({r.pipeline_server.cores:.2f} cores)" for n, r in enumerate(rounds, 1)]
     middle = sorted(rounds, key=lambda r: r.ratio)[len(rounds) // 2]
     figure = Figure("sustained end-to-end throughput / raw ingest (median round)",
                     f"{ratio:.2f} ({middle.delivered:,.0f} vs {middle.raw_writes:,.0f} changes/s)",
@@ -468,7 +500,7 @@ def main() -> None:
             raw = connect(Config(participant="benchraw", localcloud_port=port))
             build_pipeline(pipeline)
             course.catch_up(raw, "02", verbose=False)  # the raw table: same table and stream, no pipe
-            pipeline_figures, pipeline_notes = measure_pipeline(pipeline, raw)
+            pipeline_figures, pipeline_notes = measure_pipeline(pipeline, raw, server.pid)
         finally:
             stop_server(server)
 
