@@ -22,6 +22,8 @@ from moto.iam.models import get_account_id_from
 from localcloud.errors import AwsError
 from localcloud.foreground import FOREGROUND, is_engine_request
 
+# Services that moto and the engines serve in the AWS JSON protocol, where X-Amz-Target names the operation.
+JSON_PROTOCOL_SERVICES = frozenset({"dynamodb", "kinesis", "firehose", "logs", "glue", "athena"})
 # REST operations are recognised by method and path; JSON ones by X-Amz-Target.
 REST_ROUTES: dict[str, list[tuple[str, re.Pattern[str], str]]] = {
     "lambda": [
@@ -90,6 +92,17 @@ def _operation(service: str, environ: dict[str, Any]) -> tuple[str | None, dict[
     return None, {}
 
 
+def _unknown_protocol(service: str, environ: dict[str, Any]) -> AwsError:
+    """A JSON-protocol service called without X-Amz-Target: the client speaks a protocol localcloud does not."""
+    botocore = re.search(r"Botocore/(\S+)", environ.get("HTTP_USER_AGENT", ""))
+    client = f"botocore {botocore.group(1)}" if botocore else "This client"
+    return AwsError(
+        f"localcloud serves {service} in the AWS JSON protocol (with an X-Amz-Target header), and this request "
+        f"({environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}) has none: {client} speaks another protocol to "
+        f"{service}. Use the boto3 and botocore versions the kit pins in pyproject.toml (`make venv` installs them).",
+        code="UnknownOperationException")
+
+
 def error_response(error: AwsError) -> RawResponse:
     """The JSON error body and header that botocore maps to `client.exceptions.<code>`."""
     body = json.dumps({"__type": error.code, "message": error.message, "Message": error.message})
@@ -124,6 +137,8 @@ class Router:
             return self.moto_app(environ, start_response)
         access_key, region, service = scope
         operation, path_params = _operation(service, environ)
+        if operation is None and service in JSON_PROTOCOL_SERVICES:
+            return self._send(error_response(_unknown_protocol(service, environ)), start_response)
         handler = self.handlers.get((service, operation or ""))
         if handler is None:
             return self.moto_app(environ, start_response)
@@ -150,6 +165,10 @@ class Router:
         response = result if isinstance(result, RawResponse) else RawResponse(
             200, json.dumps(result, default=_json_default).encode(),
             {"Content-Type": "application/x-amz-json-1.1"})
+        return self._send(response, start_response)
+
+    @staticmethod
+    def _send(response: RawResponse, start_response: Callable[..., Any]) -> list[bytes]:
         response.headers.setdefault("Content-Length", str(len(response.body)))
         start_response(f"{response.status} {'OK' if response.status < 400 else 'Error'}",
                        list(response.headers.items()))
