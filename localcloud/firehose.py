@@ -55,7 +55,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import boto3
@@ -390,14 +390,23 @@ class DestinationValidator:
 # ---- records ------------------------------------------------------------------------------------------
 @dataclass
 class SourceRecord:
-    """One record as the delivery stream received it."""
+    """One record as the delivery stream received it.
+
+    Its data is kept as base64, the form both the Lambda event and the error output need, so a record read from
+    Kinesis is never decoded and encoded again on the way (that cost 3 µs of the server's time a record).
+    """
 
     shard_id: str  # the Kinesis shard, or DIRECT_PUT
     sequence_number: int  # in the shard, or the delivery stream's own count for DirectPut
-    data: bytes
+    data_base64: str
+    size: int  # bytes of data
     arrival_ms: int  # approximate arrival timestamp, epoch milliseconds
     received: float  # time.monotonic() when it reached the delivery stream: buffering intervals start here
     partition_key: str | None = None  # Kinesis only
+
+    @property
+    def data(self) -> bytes:
+        return base64.b64decode(self.data_base64)
 
 
 @dataclass
@@ -425,7 +434,7 @@ class Failed:
             "errorCode": self.error_code,
             "errorMessage": self.error_message,
             "attemptEndingTimestamp": self.ended_ms,
-            "rawData": base64.b64encode(self.source.data).decode(),
+            "rawData": self.source.data_base64,
             "lambdaArn": self.lambda_arn,
         }, separators=(",", ":")).encode() + b"\n"
 
@@ -445,11 +454,7 @@ class InvocationFailed(Exception):
         self.code, self.message = code, message
 
 
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds one per call
-
-
-@dataclass(frozen=True)
-class BatchEntry:
+class BatchEntry(NamedTuple):
     """A record in a Lambda batch, with its recordId and its JSON in the event (encoded once, size known)."""
 
     record: SourceRecord
@@ -457,15 +462,21 @@ class BatchEntry:
     event_json: str
 
 
+# The C function json.dumps uses to quote a string.
+_quote = json.encoder.encode_basestring_ascii
+
+
 def batch_entry(record: SourceRecord, record_id: str, kinesis_source: bool) -> BatchEntry:
-    entry: dict[str, Any] = {"recordId": record_id, "approximateArrivalTimestamp": record.arrival_ms,
-                             "data": base64.b64encode(record.data).decode()}
+    """The record as the documented event lists it. Written from parts: json.dumps took 6 µs a record, most of it
+    to scan the base64 data for characters to escape, and base64 has none (nor do recordIds and numbers)."""
+    text = (f'{{"recordId":"{record_id}","approximateArrivalTimestamp":{record.arrival_ms}'
+            f',"data":"{record.data_base64}"')
     if kinesis_source:
-        entry["kinesisRecordMetadata"] = {
-            "shardId": record.shard_id, "partitionKey": record.partition_key,
-            "approximateArrivalTimestamp": record.arrival_ms,
-            "sequenceNumber": str(record.sequence_number), "subsequenceNumber": 0}
-    return BatchEntry(record, record_id, _compact_json(entry))
+        text += (f',"kinesisRecordMetadata":{{"shardId":{_quote(record.shard_id)}'
+                 f',"partitionKey":{_quote(record.partition_key)}'
+                 f',"approximateArrivalTimestamp":{record.arrival_ms}'
+                 f',"sequenceNumber":"{record.sequence_number}","subsequenceNumber":0}}')
+    return BatchEntry(record, record_id, text + "}")
 
 
 class LambdaTransform:
@@ -661,7 +672,7 @@ class OutputBuffer:
 
 
 def _size(record: SourceRecord, outcome: Delivered | Failed | None) -> int:
-    return len(outcome.data) if isinstance(outcome, Delivered) else len(record.data) if outcome else 0
+    return len(outcome.data) if isinstance(outcome, Delivered) else record.size if outcome else 0
 
 
 @dataclass
@@ -878,10 +889,11 @@ class DeliveryPipeline:
         now = time.monotonic()
         with self._lock:
             for data, arrival_ms in records:
-                record = SourceRecord(DIRECT_PUT, next(self._direct_put_numbers), data, arrival_ms, now)
+                record = SourceRecord(DIRECT_PUT, next(self._direct_put_numbers), base64.b64encode(data).decode(),
+                                      len(data), arrival_ms, now)
                 self._pending.append(record)
                 self._unwritten.append(record)
-                self._pending_size += len(data)
+                self._pending_size += record.size
         self._wake.set()
 
     # -- the worker --
@@ -972,7 +984,7 @@ class DeliveryPipeline:
         with self._lock:
             for record in records:
                 self._pending.append(record)
-                self._pending_size += len(record.data)
+                self._pending_size += record.size
 
     # -- processing --
     def _processing_due(self, now: float) -> bool:
@@ -998,7 +1010,7 @@ class DeliveryPipeline:
         with self._lock:
             for _ in batch:
                 record = self._pending.popleft()
-                self._pending_size -= len(record.data)
+                self._pending_size -= record.size
         for record in batch:
             self._output.add(record, by_source.get(id(record)))
 
@@ -1013,11 +1025,11 @@ class DeliveryPipeline:
             if count % READ_CHUNK == 0:
                 FOREGROUND.give_way()
             entry = batch_entry(record, f"{next(self._record_ids):024d}", kinesis_source)
-            if batch and (size + len(record.data) > processor.buffer_bytes
+            if batch and (size + record.size > processor.buffer_bytes
                           or payload + len(entry.event_json) + 1 > LAMBDA_PAYLOAD_LIMIT):
                 break
             batch.append(entry)
-            size += len(record.data)
+            size += record.size
             payload += len(entry.event_json) + 1
         return batch
 
@@ -1061,8 +1073,8 @@ class DeliveryPipeline:
 def _from_kinesis(record: ShardRecord, now: float, wall_now: float) -> SourceRecord:
     """A shard record, received when it arrived in the shard (read later only because a poll or Lambda waited)."""
     received = now - max(0.0, wall_now - record.arrival)
-    return SourceRecord(record.shard_id, record.sequence_number, record.data, int(record.arrival * 1000), received,
-                        record.partition_key)
+    return SourceRecord(record.shard_id, record.sequence_number, record.data_base64, record.size,
+                        int(record.arrival * 1000), received, record.partition_key)
 
 
 def latest_positions(stream_arn: str) -> dict[str, int]:

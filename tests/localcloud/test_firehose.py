@@ -348,14 +348,19 @@ def test_blueprint_style_lambda_transforms_direct_put_records(aws):
     assert list(objects.values()) == [b"ONE;TWO;"]
 
 
+def partition_key(index: int) -> str:
+    return f'key "{index}" \\ café\t'
+
+
 def test_lambda_gets_the_documented_event_for_a_kinesis_source(aws):
     bucket = aws.bucket()
     stream_arn = aws.kinesis_stream(shards=2)
     function_arn = aws.function(EVENT_ECHO_HANDLER)
     name = aws.delivery_stream(aws.destination(bucket, ProcessingConfiguration=lambda_processing(function_arn)),
                                source_arn=stream_arn)
+    # Keys with characters JSON must escape: the event's JSON is written from parts.
     puts = {f"order-{index}": aws.kinesis.put_record(StreamARN=stream_arn, Data=f"order-{index}".encode(),
-                                                     PartitionKey=f"key-{index}") for index in range(6)}
+                                                     PartitionKey=partition_key(index)) for index in range(6)}
 
     objects = aws.wait_for(bucket, done=lambda found: len(lines(found)) == 6)
     region = "us-east-1"
@@ -369,7 +374,7 @@ def test_lambda_gets_the_documented_event_for_a_kinesis_source(aws):
         assert set(record) == {"recordId", "approximateArrivalTimestamp", "kinesisRecordMetadata"}
         assert abs(record["approximateArrivalTimestamp"] - time.time() * 1000) < 60_000
         assert record["kinesisRecordMetadata"] == {
-            "shardId": put["ShardId"], "partitionKey": f"key-{seen['data'].split('-')[1]}",
+            "shardId": put["ShardId"], "partitionKey": partition_key(int(seen["data"].split("-")[1])),
             "approximateArrivalTimestamp": record["approximateArrivalTimestamp"],
             "sequenceNumber": put["SequenceNumber"], "subsequenceNumber": 0}
 

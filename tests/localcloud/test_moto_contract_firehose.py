@@ -7,14 +7,17 @@ delivery stream's roles with credentials from moto's STS.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
 import boto3
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from localcloud.moto_state.firehose import DeliveryStreams
-from localcloud.moto_state.kinesis import KinesisShards
+from localcloud.moto_state.kinesis import KinesisShards, PutRecordsFailed, decoded_size
 
 ACCOUNT = "123456789012"
 
@@ -61,6 +64,46 @@ def test_keys_still_go_to_the_closed_parent_shard_after_a_split(session, stream_
     assert shards.is_closed("shardId-000000000000")
     assert put["ShardId"] == "shardId-000000000000"
     assert shards.shard_ids() == ["shardId-000000000000", "shardId-000000000001", "shardId-000000000002"]
+
+
+def test_put_records_writes_what_moto_s_put_records_writes_to_the_same_shards(session):
+    """The pipe writes through KinesisShards.put_records: same shard per key, numbering, data and metrics."""
+    kinesis = session.client("kinesis")
+    names = [unique("contract"), unique("contract")]
+    for name in names:
+        kinesis.create_stream(StreamName=name, ShardCount=4)
+    arns = [kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+            for name in names]
+    records = [(f"record {index}".encode(), f"order-{index}") for index in range(40)]
+
+    KinesisShards(arns[0]).put_records(records)
+    moto_put = kinesis.put_records(StreamARN=arns[1], Records=[{"Data": d, "PartitionKey": k} for d, k in records])
+
+    ours, theirs = KinesisShards(arns[0]), KinesisShards(arns[1])
+    placed = {shard_id: [(r.data, r.partition_key, r.sequence_number) for r in ours.read_after(shard_id, 0, 100)]
+              for shard_id in ours.shard_ids()}
+    expected = {shard_id: [(r.data, r.partition_key, r.sequence_number) for r in theirs.read_after(shard_id, 0, 100)]
+                for shard_id in theirs.shard_ids()}
+    assert placed == expected
+    assert len({entry["ShardId"] for entry in moto_put["Records"]}) > 1  # the keys really spread over shards
+    metrics = session.client("cloudwatch").list_metrics(Namespace="AWS/Kinesis", MetricName="IncomingRecords")
+    assert {"Name": "StreamName", "Value": names[0]} in [d for m in metrics["Metrics"] for d in m["Dimensions"]]
+
+
+@pytest.mark.parametrize("records, error", [
+    ([(b"x", "key")] * 501, "ValidationException: .*'records'.*500"),
+    ([(b"x", "key"), (b"x" * (1024 * 1024), "key")], "ValidationException: .*'records.2.member.data'.*1048576"),
+    ([(b"x" * (1024 * 1024 - 3), "key")] * 6, "InvalidArgumentException: Records size exceeds 5 MB limit"),
+])
+def test_put_records_refuses_what_moto_s_put_records_refuses(stream_arn, records, error):
+    with pytest.raises(PutRecordsFailed, match=error):
+        KinesisShards(stream_arn).put_records(records)
+    assert KinesisShards(stream_arn).read_after("shardId-000000000000", 0, 10) == []
+
+
+@given(st.binary(max_size=100))
+def test_decoded_size_is_the_length_of_the_data_base64_holds(data):
+    assert decoded_size(base64.b64encode(data).decode()) == len(data)
 
 
 @pytest.fixture
