@@ -545,6 +545,7 @@ class LambdaTransform:
         for entry in returned:
             counts[entry["recordId"]] = counts.get(entry["recordId"], 0) + 1
         by_id = {entry["recordId"]: entry for entry in returned}
+        prefix_problems: dict[tuple[tuple[str, str], ...], str] = {}  # a batch holds few distinct partition keys
         outcomes: list[Delivered | Failed] = []
         for count, item in enumerate(batch):
             if count % READ_CHUNK == 0:
@@ -558,10 +559,15 @@ class LambdaTransform:
             elif entry["result"] == "ProcessingFailed":
                 outcomes.append(self._failed(record, PROCESSING_FAILED, attempt))
             elif entry["result"] == "Ok":
-                outcomes.append(self._delivered(record, entry, attempt))
+                outcomes.append(self._delivered(record, entry, attempt, prefix_problems))
         return outcomes
 
-    def _delivered(self, record: SourceRecord, entry: dict[str, Any], attempt: int) -> Delivered | Failed:
+    def _delivered(self, record: SourceRecord, entry: dict[str, Any], attempt: int,
+                   prefix_problems: dict[tuple[tuple[str, str], ...], str]) -> Delivered | Failed:
+        """An Ok record, or Failed when dynamic partitioning finds no valid prefix for it.
+
+        prefix_problems remembers, per set of partition key values, why it makes no valid prefix ("" if it does).
+        """
         data = entry["decoded"]
         if not self.config.dynamic_partitioning:
             return Delivered(data, record)
@@ -569,16 +575,24 @@ class LambdaTransform:
         needed = self.config.prefixes.partition_keys
         missing = [key for key in needed if key not in keys]
         values = tuple((key, str(keys[key])) for key in needed if key in keys)
-        reason = (f"partition keys {missing} were not returned in metadata.partitionKeys" if missing else "")
-        if not missing:
-            try:
-                self.config.prefixes.data_prefix(datetime.now(timezone.utc), dict(values))
-            except PrefixTooLong as too_long:
-                reason = str(too_long)
+        if missing:
+            reason = f"partition keys {missing} were not returned in metadata.partitionKeys"
+        else:
+            if values not in prefix_problems:
+                prefix_problems[values] = self._prefix_problem(values)
+            reason = prefix_problems[values]
         if reason:
             return self._failed(record, (METADATA_EXTRACTION_FAILED, f"Dynamic partitioning failed: {reason}."),
                                 attempt, PARTITIONING_FAILED_TYPE)
         return Delivered(data, record, values)
+
+    def _prefix_problem(self, values: tuple[tuple[str, str], ...]) -> str:
+        """Why these partition key values make no valid S3 prefix, or "" when they do."""
+        try:
+            self.config.prefixes.data_prefix(datetime.now(timezone.utc), dict(values))
+        except PrefixTooLong as too_long:
+            return str(too_long)
+        return ""
 
     def _failed(self, record: SourceRecord, error: tuple[str, str], attempt: int,
                 error_output_type: str = PROCESSING_FAILED_TYPE) -> Failed:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Mapping, Union
 
 from localcloud.errors import InvalidArgumentException
@@ -341,7 +342,7 @@ class S3Prefixes:
             error = parse_prefix((error_prefix or prefix) + ERROR_OUTPUT_TYPE + "/" + DEFAULT_TIME_PATH)
         return cls(data, error)
 
-    @property
+    @cached_property  # Firehose asks for every record it delivers
     def partition_keys(self) -> tuple[str, ...]:
         return tuple(part.key for part in self.data if isinstance(part, PartitionKey))
 
