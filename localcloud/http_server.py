@@ -8,11 +8,6 @@ thread, the thread's first run) waited for it in turn: the writes of a pipeline 
 Here a request's body is read through a stream that stops at its Content-Length, so the next request on the
 connection stays intact, and the connection stays open (HTTP/1.1 keep-alive) as AWS's endpoints keep it. A request
 whose body length is unknown (chunked) still closes its connection, as before.
-
-A client request counts as being served (localcloud/foreground.py) from its headers until the last byte of its
-response is written. Counting only while the application ran let the engines in while the response was being
-written: werkzeug writes the headers and the body separately, each write lets go of the GIL, and an engine that
-took it then finished a piece of work (up to a millisecond) before the client got its answer.
 """
 
 from __future__ import annotations
@@ -24,8 +19,6 @@ from typing import Any, Callable
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
-
-from localcloud.foreground import FOREGROUND, is_engine_request
 
 
 class RequestBody(LimitedStream):
@@ -42,8 +35,7 @@ class RequestBody(LimitedStream):
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
-    """moto's request handler: client requests count as served until answered, connections stay open after a
-    response, and there is no log line per request."""
+    """moto's request handler, keeping the connection open after a response, and without a log line per request."""
 
     keep_alive = False  # for the request being answered; http.server's own error replies always close
     # werkzeug sends a response's headers and its body in separate writes. On an open connection, Nagle's algorithm
@@ -51,14 +43,6 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     disable_nagle_algorithm = True
 
     def run_wsgi(self) -> None:
-        if is_engine_request(self.headers.get("User-Agent", "")):
-            FOREGROUND.give_way()  # an engine's own call is background work too
-            self._run_wsgi_keeping_alive()
-            return
-        with FOREGROUND.serving():
-            self._run_wsgi_keeping_alive()
-
-    def _run_wsgi_keeping_alive(self) -> None:
         length = self.headers.get("Content-Length") or "0"
         self.keep_alive = not self.close_connection and "Transfer-Encoding" not in self.headers and length.isdigit()
         if not self.keep_alive:

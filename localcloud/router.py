@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote
 from moto.iam.models import get_account_id_from
 
 from localcloud.errors import AwsError
+from localcloud.foreground import FOREGROUND, is_engine_request
 
 # Services that moto and the engines serve in the AWS JSON protocol, where X-Amz-Target names the operation.
 JSON_PROTOCOL_SERVICES = frozenset({"dynamodb", "kinesis", "firehose", "logs", "glue", "athena"})
@@ -124,6 +125,13 @@ class Router:
             self.register(service, operation, handler)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if is_engine_request(environ.get("HTTP_USER_AGENT", "")):
+            FOREGROUND.give_way()  # an engine's own call is background work too (localcloud/foreground.py)
+            return self._dispatch(environ, start_response)
+        with FOREGROUND.serving():
+            return self._dispatch(environ, start_response)
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         scope = _signature_scope(environ)
         if scope is None:
             return self.moto_app(environ, start_response)

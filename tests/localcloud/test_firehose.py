@@ -468,16 +468,19 @@ def test_dynamic_partitioning_writes_one_object_per_lambda_partition_key(aws):
         DynamicPartitioningConfiguration={"Enabled": True},
         ProcessingConfiguration={"Enabled": True, "Processors": [
             *lambda_processing(function_arn)["Processors"], {"Type": "AppendDelimiterToRecord"}]}))
-    items = [{"color": "red", "n": 1}, {"color": "blue", "n": 2}, {"color": "red", "n": 3}, {"n": 4}]
+    too_long = "v" * 600  # the evaluated prefix would be over 512 characters
+    items = [{"color": "red", "n": 1}, {"color": "blue", "n": 2}, {"color": too_long, "n": 3}, {"color": "red", "n": 4},
+             {"n": 5}, {"color": too_long, "n": 6}]
     aws.firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": json.dumps(i).encode()} for i in items])
 
     objects = aws.wait_for(bucket, "colors/", done=lambda found: len(found) == 2)
     by_color = {key.split("/")[1]: body for key, body in objects.items()}
-    assert by_color == {"color=red": b'{"color": "red", "n": 1}\n{"color": "red", "n": 3}',
+    assert by_color == {"color=red": b'{"color": "red", "n": 1}\n{"color": "red", "n": 4}',
                         "color=blue": b'{"color": "blue", "n": 2}'}
-    (failure,) = error_records(aws.wait_for(bucket, "errors/partitioning-failed/"))
-    assert failure["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
-    assert json.loads(base64.b64decode(failure["rawData"])) == {"n": 4}
+    failures = error_records(aws.wait_for(bucket, "errors/partitioning-failed/"))
+    assert {failure["errorCode"] for failure in failures} == {"DynamicPartitioning.MetadataExtractionFailed"}
+    assert [json.loads(base64.b64decode(failure["rawData"]))["n"] for failure in failures] == [3, 5, 6]
+    assert "512" in failures[0]["errorMessage"] and "512" in failures[2]["errorMessage"]
 
 
 def test_course_transform_lambda_partitions_good_changes_and_fails_bad_ones(aws):

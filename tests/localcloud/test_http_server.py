@@ -5,13 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 
-from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND
-from localcloud.http_server import LocalCloudHTTPServer
 from localcloud.server import LocalCloud
 
 LIST_TABLES = {
@@ -105,33 +102,3 @@ def test_boto3_calls_reuse_one_connection(aws_env, expect_continue, caplog):
     messages = [record.getMessage() for record in caplog.records if record.name == "urllib3.connectionpool"]
     assert not [message for message in messages if "Resetting dropped connection" in message], messages
     assert len([message for message in messages if "Starting new HTTP connection" in message]) <= 1, messages
-
-
-def _in_flight_while_the_body_is_written(user_agent: str) -> list[int]:
-    """FOREGROUND's count, seen by a response body as the server writes it out (after the application returned)."""
-    seen: list[int] = []
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        for chunk in (b"first ", b"second"):
-            seen.append(FOREGROUND.requests_in_flight)
-            yield chunk
-
-    server = LocalCloudHTTPServer("127.0.0.1", 0, app)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-        connection.request("GET", "/", headers={"User-Agent": user_agent})
-        assert connection.getresponse().read() == b"first second"
-        connection.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-    return seen
-
-
-def test_a_client_request_counts_as_served_until_its_response_is_written():
-    """Engines wait while a client request is served; the response's writes are part of serving it."""
-    assert _in_flight_while_the_body_is_written("Boto3/1.44.8") == [1, 1]
-    assert _in_flight_while_the_body_is_written(f"Boto3/1.44.8 {ENGINE_USER_AGENT}") == [0, 0]

@@ -6,10 +6,12 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
+from datetime import datetime
 
 import moto
 import pytest
 from moto import backends
+from moto.core import utils as moto_utils
 from moto.kinesis import models as kinesis_models
 
 from localcloud import moto_patches
@@ -75,3 +77,22 @@ def test_a_moto_without_the_patched_functions_is_refused(monkeypatch):
 def test_shard_records_stay_an_ordered_dict_keyed_by_sequence_number():
     """The O(1) lookups take the first and last keys; that needs records kept in insertion order."""
     assert isinstance(kinesis_models.Shard(0, 0, 1).records, OrderedDict)
+
+
+def test_patched_kinesis_clock_gives_moto_s_own_values():
+    moto_patches.apply()
+    for moment in (datetime(1970, 1, 1), datetime(2026, 12, 7, 13, 45, 12, 345678), datetime(2038, 1, 19, 3, 14, 8)):
+        assert kinesis_models.unix_time(moment) == moto_utils.unix_time(moment)
+    before = moto_utils.utcnow()
+    now = kinesis_models.utcnow()
+    assert now.tzinfo is None and before <= now <= moto_utils.utcnow()
+    assert abs(kinesis_models.unix_time() - moto_utils.unix_time()) < 0.1
+    record = kinesis_models.Record("k", "ZGF0YQ==", 1, None)
+    assert record.created_at == moto_utils.unix_time(record.created_at_datetime)
+
+
+def test_a_moto_whose_kinesis_models_lost_the_clock_is_refused(monkeypatch):
+    monkeypatch.setattr(moto_patches, "_applied", False)
+    monkeypatch.delattr(kinesis_models, "unix_time")
+    with pytest.raises(RuntimeError, match="review localcloud/moto_patches.py"):
+        moto_patches.apply()
