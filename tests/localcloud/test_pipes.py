@@ -19,6 +19,7 @@ from collections import defaultdict
 import pytest
 from botocore.config import Config
 
+from localcloud import pipes
 from localcloud.moto_state import kinesis as kinesis_state
 from localcloud.moto_state.dynamodb_streams import DynamoDBStreams
 from localcloud.moto_state.pipes import PipeId
@@ -462,3 +463,43 @@ def test_creating_a_pipe_that_exists_is_a_conflict(session):
         client.create_pipe(Name=existing["Name"], RoleArn=existing["RoleArn"], Source=existing["Source"],
                            Target=existing["Target"], SourceParameters=existing["SourceParameters"],
                            TargetParameters=existing["TargetParameters"])
+
+
+class AcceptingKinesis:
+    def put_records(self, records: list[tuple[bytes, str]]) -> None:
+        pass
+
+
+class CountingCheckpoints(Checkpoints):
+    def __init__(self, directory):
+        super().__init__(directory)
+        self.saved: list[dict] = []
+
+    def save(self, pipe_id, source, shards):
+        self.saved.append(dict(shards))
+        super().save(pipe_id, source, shards)
+
+
+def test_checkpoint_is_saved_at_most_once_an_interval_while_sending_and_again_when_the_poller_stops(
+        tmp_path, monkeypatch):
+    """A save is a file write; batches sent since the last one are sent again after a crash, never lost."""
+    monkeypatch.setattr(pipes, "CHECKPOINT_INTERVAL_SECONDS", 60)
+    checkpoints = CountingCheckpoints(tmp_path)
+    settings = PipeSettings(source="arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x",
+                            target="arn:aws:kinesis:us-east-1:123456789012:stream/k", starting_position="LATEST",
+                            batch_size=2, batching_window_seconds=0, partition_key="k")
+    pipe_id = PipeId("123456789012", "us-east-1", "p")
+    poller = PipePoller(pipe_id, settings, DynamoDBStreams(), checkpoints, AcceptingKinesis())
+    buffer = pipes.ShardBuffer(read_after=None)
+    poller._shards = {"shard-1": buffer}
+
+    for first in (1, 5):  # two passes, two batches each
+        for n in range(first, first + 4):
+            buffer.add(Entry(b"{}", "k", str(n)), time.monotonic())
+        poller._send_due_batches()
+    assert checkpoints.saved == [{"shard-1": "4"}]  # the first pass saved; the second was within the interval
+
+    poller.stop()
+    poller._run()  # the thread's last act: it stops at once, saving what was delivered
+    assert checkpoints.saved[-1] == {"shard-1": "8"}
+    assert checkpoints.load(pipe_id, settings.source) == {"shard-1": "8"}
