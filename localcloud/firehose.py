@@ -571,7 +571,10 @@ class LambdaTransform:
         data = entry["decoded"]
         if not self.config.dynamic_partitioning:
             return Delivered(data, record)
-        keys = (entry.get("metadata") or {}).get("partitionKeys") or {}
+        metadata = entry.get("metadata")
+        keys = metadata.get("partitionKeys") if isinstance(metadata, dict) else None
+        if not isinstance(keys, dict):  # absent, or not a JSON object: the record has no partition keys
+            keys = {}
         needed = self.config.prefixes.partition_keys
         missing = [key for key in needed if key not in keys]
         values = tuple((key, str(keys[key])) for key in needed if key in keys)

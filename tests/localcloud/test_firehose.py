@@ -107,7 +107,8 @@ def lambda_handler(event, context):
     time.sleep(5)
 """
 
-# Partitions records by their color; a record without a color gets no partition key.
+# Partitions records by their color; a record without a color gets no partition key, and one with "metadata" in
+# it gets that as its metadata, whatever it is.
 PARTITIONING_HANDLER = """
 import base64, json
 
@@ -117,7 +118,7 @@ def lambda_handler(event, context):
         item = json.loads(base64.b64decode(record['data']))
         keys = {'color': item['color']} if 'color' in item else {}
         results.append({'recordId': record['recordId'], 'result': 'Ok', 'data': record['data'],
-                        'metadata': {'partitionKeys': keys}})
+                        'metadata': item.get('metadata', {'partitionKeys': keys})})
     return {'records': results}
 """
 
@@ -470,7 +471,8 @@ def test_dynamic_partitioning_writes_one_object_per_lambda_partition_key(aws):
             *lambda_processing(function_arn)["Processors"], {"Type": "AppendDelimiterToRecord"}]}))
     too_long = "v" * 600  # the evaluated prefix would be over 512 characters
     items = [{"color": "red", "n": 1}, {"color": "blue", "n": 2}, {"color": too_long, "n": 3}, {"color": "red", "n": 4},
-             {"n": 5}, {"color": too_long, "n": 6}]
+             {"n": 5}, {"color": too_long, "n": 6}, {"n": 7, "metadata": "not an object"},
+             {"n": 8, "metadata": {"partitionKeys": ["red"]}}]
     aws.firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": json.dumps(i).encode()} for i in items])
 
     objects = aws.wait_for(bucket, "colors/", done=lambda found: len(found) == 2)
@@ -479,7 +481,7 @@ def test_dynamic_partitioning_writes_one_object_per_lambda_partition_key(aws):
                         "color=blue": b'{"color": "blue", "n": 2}'}
     failures = error_records(aws.wait_for(bucket, "errors/partitioning-failed/"))
     assert {failure["errorCode"] for failure in failures} == {"DynamicPartitioning.MetadataExtractionFailed"}
-    assert [json.loads(base64.b64decode(failure["rawData"]))["n"] for failure in failures] == [3, 5, 6]
+    assert [json.loads(base64.b64decode(failure["rawData"]))["n"] for failure in failures] == [3, 5, 6, 7, 8]
     assert "512" in failures[0]["errorMessage"] and "512" in failures[2]["errorMessage"]
 
 
