@@ -577,17 +577,19 @@ class LambdaTransform:
             keys = {}
         needed = self.config.prefixes.partition_keys
         missing = [key for key in needed if key not in keys]
-        values = tuple((key, str(keys[key])) for key in needed if key in keys)
         if missing:
-            reason = f"partition keys {missing} were not returned in metadata.partitionKeys"
-        else:
-            if values not in prefix_problems:
-                prefix_problems[values] = self._prefix_problem(values)
-            reason = prefix_problems[values]
-        if reason:
-            return self._failed(record, (METADATA_EXTRACTION_FAILED, f"Dynamic partitioning failed: {reason}."),
-                                attempt, PARTITIONING_FAILED_TYPE)
+            return self._partitioning_failed(
+                record, f"partition keys {missing} were not returned in metadata.partitionKeys", attempt)
+        values = tuple([(key, str(keys[key])) for key in needed])
+        if values not in prefix_problems:
+            prefix_problems[values] = self._prefix_problem(values)
+        if prefix_problems[values]:
+            return self._partitioning_failed(record, prefix_problems[values], attempt)
         return Delivered(data, record, values)
+
+    def _partitioning_failed(self, record: SourceRecord, reason: str, attempt: int) -> Failed:
+        return self._failed(record, (METADATA_EXTRACTION_FAILED, f"Dynamic partitioning failed: {reason}."),
+                            attempt, PARTITIONING_FAILED_TYPE)
 
     def _prefix_problem(self, values: tuple[tuple[str, str], ...]) -> str:
         """Why these partition key values make no valid S3 prefix, or "" when they do."""
@@ -635,7 +637,7 @@ def _parse_response(payload: bytes) -> list[dict[str, Any]]:
             raise ValueError(f"result must be Ok, Dropped or ProcessingFailed, not {entry.get('result')!r}")
         if entry["result"] == "Ok":
             try:
-                entry["decoded"] = base64.b64decode(entry.get("data"), validate=True)
+                entry["decoded"] = binascii.a2b_base64(entry.get("data"), strict_mode=True)
             except (binascii.Error, TypeError, ValueError):
                 raise ValueError(f"record {entry['recordId']} has data that is not base64") from None
     return records
