@@ -27,7 +27,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 JSON_WHITESPACE = " \t\n\r"
-# The handler base64-decodes a group of records, then transforms them one by one: 5-10% faster than decoding each
+# The handler base64-decodes a group of records, then transforms them one by one: 3-10% faster than decoding each
 # record just before its transform (bench/RESULTS.md). Any size from 4 to 32 does as well.
 GROUP_SIZE = 8
 _deserializer = TypeDeserializer()
