@@ -109,8 +109,10 @@ def cpu_by_role(work, changes: int) -> dict[str, float]:
 
 
 def write_in_a_process(participant: str, port: int, changes: int, seed: int) -> None:
-    subprocess.run([sys.executable, "-c", WRITER, str(Path(__file__).resolve().parent), participant, str(port),
-                    str(changes), str(seed)], check=True, capture_output=True)
+    written = subprocess.run([sys.executable, "-c", WRITER, str(Path(__file__).resolve().parent), participant,
+                              str(port), str(changes), str(seed)], capture_output=True, text=True)
+    if written.returncode != 0:
+        raise RuntimeError(f"the writer process failed (exit {written.returncode}):\n{written.stderr[-2000:]}")
 
 
 def report(label: str, figures: dict[str, float], raw_requests: float) -> None:
