@@ -59,6 +59,45 @@ def test_a_body_the_application_does_not_read_does_not_become_the_next_request(c
     connection.close()
 
 
+def raw_connection(cloud: LocalCloud) -> socket.socket:
+    address = urlsplit(cloud.endpoint_url)
+    connection = socket.create_connection((address.hostname, address.port), timeout=5)
+    connection.settimeout(0.5)
+    return connection
+
+
+def received_within_timeout(connection: socket.socket) -> bytes:
+    received = b""
+    try:
+        while chunk := connection.recv(65536):
+            received += chunk
+    except TimeoutError:
+        pass
+    return received
+
+
+def test_an_unread_body_is_discarded_even_when_nothing_follows_it(cloud):
+    """Before the next request arrives, the unread body is all the server has: it must not answer it."""
+    connection = raw_connection(cloud)
+    unread = b"GET /_localcloud/nothing HTTP/1.1\r\n\r\n" * 3
+    connection.sendall(b"GET /_localcloud/health HTTP/1.1\r\nHost: localcloud\r\n"
+                       b"Content-Length: %d\r\n\r\n%s" % (len(unread), unread))
+    answered = received_within_timeout(connection)
+    connection.close()
+
+    assert answered.count(b"HTTP/1.1 ") == 1 and answered.startswith(b"HTTP/1.1 200 "), answered
+
+
+def test_a_request_that_expects_100_continue_gets_it_before_sending_its_body(cloud):
+    connection = raw_connection(cloud)
+    connection.sendall(b"PUT /bucket/key HTTP/1.1\r\nHost: localcloud\r\nContent-Length: 5\r\n"
+                       b"Expect: 100-continue\r\n\r\n")
+    interim = received_within_timeout(connection)
+    connection.close()
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
 def test_a_chunked_request_is_answered_and_closes_its_connection(cloud):
     """Without Content-Length the end of the body is the chunk encoding's to tell: such a request closes."""
     connection = open_connection(cloud)
