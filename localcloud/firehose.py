@@ -494,6 +494,7 @@ class LambdaTransform:
         records_json = ",".join(entry.event_json for entry in batch)
         attempts = self.processor.retries + 1
         for attempt in range(1, attempts + 1):
+            FOREGROUND.give_way()  # building the event and invoking hold the GIL for a millisecond or more each
             try:
                 payload = self._invoke(records_json)
             except InvocationFailed as failure:
@@ -513,6 +514,7 @@ class LambdaTransform:
             envelope["sourceKinesisStreamArn"] = self.config.source_stream_arn
         envelope["region"] = self.config.region
         event = json.dumps(envelope, separators=(",", ":"))[:-1] + ',"records":[' + records_json + "]}"
+        FOREGROUND.give_way()
         try:
             response = self.client.invoke(FunctionName=self.processor.arn, InvocationType="RequestResponse",
                                           Payload=event.encode())
@@ -673,13 +675,16 @@ class OutputBuffer:
         delivered: list[Delivered] = []
         failed: list[Failed] = []
         marks: dict[str, int] = {}
-        taken = 0
+        taken = count = 0
         while self.entries:
+            if count % READ_CHUNK == 0:
+                FOREGROUND.give_way()
             record, outcome = self.entries[0]
             size = _size(record, outcome)
             if taken and taken + size > limit:
                 break
             self.entries.popleft()
+            count += 1
             self.size -= size
             taken += size
             marks[record.shard_id] = max(marks.get(record.shard_id, 0), record.sequence_number)
@@ -1030,7 +1035,9 @@ class DeliveryPipeline:
             for _ in batch:
                 record = self._pending.popleft()
                 self._pending_size -= record.size
-        for record in batch:
+        for count, record in enumerate(batch):
+            if count % READ_CHUNK == 0:
+                FOREGROUND.give_way()
             self._output.add(record, by_source.get(id(record)))
 
     def _lambda_batch(self, processor: LambdaProcessor) -> list[BatchEntry]:
@@ -1062,6 +1069,7 @@ class DeliveryPipeline:
             if self._stopping.is_set():
                 raise Interrupted()
             item = delivery.objects[0]
+            FOREGROUND.give_way()
             try:
                 s3.put_object(Bucket=self.config.bucket, Key=item.key, Body=item.body,
                               ContentType="application/octet-stream")
