@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timezone
 
 import moto
 import pytest
 from moto import backends
+from moto.core import responses as moto_responses
 from moto.core import utils as moto_utils
+from moto.dynamodb.models import table as dynamodb_table
+from moto.dynamodb.models.utilities import DynamoJsonEncoder, dynamo_json_dump
+from moto.dynamodb.responses import DynamoHandler
 from moto.kinesis import models as kinesis_models
+from moto.kinesis.responses import KinesisResponse
 
 from localcloud import moto_patches
 
@@ -96,3 +102,52 @@ def test_a_moto_whose_kinesis_models_lost_the_clock_is_refused(monkeypatch):
     monkeypatch.delattr(kinesis_models, "unix_time")
     with pytest.raises(RuntimeError, match="review localcloud/moto_patches.py"):
         moto_patches.apply()
+
+
+def test_patched_dynamodb_stream_clock_gives_moto_s_own_values():
+    moto_patches.apply()
+    for moment in (datetime(1970, 1, 1), datetime(2026, 12, 7, 13, 45, 12, 345678)):
+        assert DynamoJsonEncoder().default(moment) == moto_utils.unix_time(moment)
+        assert json.loads(dynamo_json_dump({"at": moment})) == {"at": moto_utils.unix_time(moment)}
+    assert DynamoJsonEncoder().default(b"data") == "ZGF0YQ=="  # other values: moto's own default
+    before = moto_utils.utcnow()
+    now = dynamodb_table.utcnow()
+    assert now.tzinfo is None and before <= now <= moto_utils.utcnow()
+
+
+def test_a_stream_record_written_through_moto_has_its_creation_time_and_size(session):
+    dynamodb, streams = session.client("dynamodb"), session.client("dynamodbstreams")
+    name = f"patched-{uuid.uuid4().hex[:8]}"
+    table = dynamodb.create_table(TableName=name, KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+                                  BillingMode="PAY_PER_REQUEST",
+                                  StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    before = datetime.now(timezone.utc)
+    dynamodb.put_item(TableName=name, Item={"orderid": {"S": "1"}})
+    arn = table["TableDescription"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    change = streams.get_records(ShardIterator=iterator)["Records"][0]["dynamodb"]
+    assert before.replace(microsecond=0) <= change["ApproximateCreationDateTime"] <= datetime.now(timezone.utc)
+    assert change["SizeBytes"] > 0
+
+
+def test_handler_methods_are_listed_once_per_class_as_moto_lists_them(monkeypatch):
+    moto_patches.apply()
+    listed = {handler: moto_responses.method_names_from_class(handler) for handler in (DynamoHandler, KinesisResponse)}
+    monkeypatch.setattr(moto_utils.inspect, "getmembers", lambda *args, **kwargs: pytest.fail("listed again"))
+    for handler, names in listed.items():
+        assert moto_responses.method_names_from_class(handler) == names
+        assert "batch_write_item" in names if handler is DynamoHandler else "put_records" in names
+    monkeypatch.undo()
+    assert listed[DynamoHandler] == moto_utils.method_names_from_class(DynamoHandler)
+
+
+def test_a_moto_whose_dispatch_or_dynamodb_models_changed_is_refused(monkeypatch):
+    for module, name in ((dynamodb_table, "utcnow"), (moto_responses, "method_names_from_class")):
+        monkeypatch.setattr(moto_patches, "_applied", False)
+        with monkeypatch.context() as patched:
+            patched.delattr(module, name)
+            with pytest.raises(RuntimeError, match="review localcloud/moto_patches.py"):
+                moto_patches.apply()
