@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,11 +305,11 @@ def test_empty_batch_returns_no_records():
     assert handler.lambda_handler(firehose_event(), None) == {"records": []}
 
 
-def test_records_across_several_groups_each_get_their_own_line():
-    """The handler base64-decodes records a group at a time; a bad record must not shift or fail its neighbours."""
-    count = 2 * handler.GROUP_SIZE + 3
+def test_bad_records_among_good_ones_fail_alone_and_shift_no_line():
+    """A bad record goes down the checked path and fails; its neighbours keep their own lines, in order."""
+    count = 19
     datas = [as_data(stream_record(new_image=order_image(orderid=str(1000 + index)))) for index in range(count)]
-    bad = {handler.GROUP_SIZE: "not*base64!", handler.GROUP_SIZE + 1: as_data(b"order 1009"), count - 1: None}
+    bad = {8: "not*base64!", 9: as_data(b"order 1009"), count - 1: None}
     for index, data in bad.items():
         datas[index] = data
     event = firehose_event(*datas)
@@ -397,6 +397,75 @@ def test_arbitrary_records_never_raise_and_keep_every_record_id_in_order(datas):
             assert result["data"] == original["data"]
         else:
             assert line_of(result).endswith("\n") and isinstance(row_of(result)["orderid"], str)
+
+
+# Records close to the usual shape: most attributes of the usual type, some of another or of two types at once.
+numbers = st.from_regex(r"[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True) | st.sampled_from(["1E+2", "NaN", "-0", "5.0"])
+two_typed = st.dictionaries(st.sampled_from(["S", "N"]), numbers, min_size=2, max_size=2)
+
+
+def mostly(usual, *others):
+    """Seven times in eight the usual value, else one of the others (st.one_of would pick each branch alike)."""
+    return st.tuples(st.sampled_from([True] * 7 + [False]), usual, st.one_of(*others)).map(
+        lambda choice: choice[1] if choice[0] else choice[2])
+
+
+unusual_values = dynamodb_values | two_typed | st.builds(lambda n: {"N": n}, numbers)
+near_usual_images = st.fixed_dictionaries({
+    "orderid": mostly(st.builds(lambda s: {"S": s}, st.text(max_size=6)), unusual_values),
+    "product_name": mostly(st.builds(lambda s: {"S": s}, st.text(max_size=6)), unusual_values),
+    "quantity": mostly(st.builds(lambda n: {"N": str(n)}, st.integers(0, 999)), unusual_values),
+    "price": mostly(st.builds(lambda n: {"N": n}, numbers.filter(lambda n: n[0].isdigit())), unusual_values),
+})
+
+
+def near_usual(event_name="INSERT", image=None, seconds=CHARGER_TIME, space=""):
+    """Record data with the same image as new and old image, and `space` before the JSON."""
+    image = image or order_image()
+    record = stream_record(event_name, new_image=image, old_image=image, seconds=seconds)
+    return as_data(space.encode() + json.dumps(record).encode())
+
+
+near_usual_records = st.builds(
+    near_usual,
+    mostly(st.sampled_from(["INSERT", "MODIFY", "REMOVE"]), st.just("OTHER")), near_usual_images,
+    mostly(st.floats(0, 4e9) | st.integers(0, 4 * 10**9), st.booleans(), st.just("1795331625"), st.just(1e20)),
+    mostly(st.just(""), st.just(" ")),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(near_usual_records | record_datas)
+@example(near_usual(seconds=True))
+@example(near_usual(space=" "))
+@example(near_usual("OTHER"))
+@example(near_usual(image={**order_image(), "orderid": {"N": "1", "S": "1"}}))
+@example(near_usual(image={**order_image(), "product_name": {"N": "1", "S": "x"}}))
+@example(near_usual(image={**order_image(), "quantity": {"S": "x", "N": "1"}}))
+@example(near_usual(image={**order_image(), "price": {"S": "x", "N": "1"}}))
+@example(near_usual(image=order_image(quantity="5.0")))
+@example(near_usual(image=order_image(price="1E+2")))
+@example(near_usual(image=order_image(price="NaN")))
+@example(as_data(json.dumps(stream_record(new_image=order_image())).encode() + b"[]"))
+def test_the_usual_path_gives_the_checked_path_s_line_or_leaves_the_record_to_it(data):
+    """usual_change reads a record without checks of its own; whenever it gives a line, transform gives the same."""
+    try:
+        usual = handler.usual_change(data)
+    except handler.NOT_USUAL:
+        return
+    assert usual == handler.transform(base64.b64decode(data))
+
+
+@pytest.mark.parametrize("record", [
+    stream_record(new_image=order_image()),
+    stream_record("MODIFY", new_image=order_image(quantity="2"), old_image=order_image()),
+    stream_record("REMOVE", old_image=order_image(price="-0.50")),
+    stream_record(new_image=order_image(orderid="ü\"\\", product_name="Café ☕"), seconds=1795331625),
+], ids=["insert", "modify", "remove", "escaped-text-and-whole-seconds"])
+def test_a_pipe_s_change_records_take_the_usual_path(record):
+    """The fast path must take what a Pipe writes, or every record would pay for both paths."""
+    data = as_data(record)
+    assert handler.usual_change(data) == handler.transform(base64.b64decode(data))
 
 
 @settings(max_examples=300, deadline=None)
