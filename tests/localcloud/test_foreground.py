@@ -7,7 +7,7 @@ import time
 
 from botocore.config import Config
 
-from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND, ForegroundRequests
+from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND, WORK_QUANTUM_SECONDS, ForegroundRequests
 from tests.localcloud.test_firehose import SLEEPING_HANDLER, aws, module_clients, role_arn  # noqa: F401
 
 NAPPING_HANDLER = SLEEPING_HANDLER.replace("time.sleep(5)", "time.sleep(1.5)\n    return {'records': [\n"
@@ -32,6 +32,21 @@ def test_background_work_is_delayed_never_starved():
         requests.give_way(max_wait=0.1)
         assert requests.requests_in_flight == 1
     assert time.monotonic() - started < 5
+
+
+def test_a_thread_that_just_gave_way_carries_on_until_its_work_quantum_is_used():
+    """Callers give way every so many items, some of 1 µs: each call would otherwise wait for the next request."""
+    requests = ForegroundRequests()
+    requests.give_way()
+    with requests.serving():
+        started = time.perf_counter()
+        requests.give_way(max_wait=0.2)  # within the quantum: at once
+        soon = time.perf_counter() - started
+        time.sleep(WORK_QUANTUM_SECONDS)
+        started = time.perf_counter()
+        requests.give_way(max_wait=0.2)  # the quantum is used: waits for the request, here up to max_wait
+        later = time.perf_counter() - started
+    assert soon < 0.05 and later >= 0.19, (soon, later)
 
 
 def test_no_request_in_flight_means_no_wait():
