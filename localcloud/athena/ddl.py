@@ -21,7 +21,8 @@ from sqlglot import exp
 
 from localcloud.athena.formatting import VARCHAR_PRECISION, ResultColumn
 from localcloud.athena.scan import CatalogTable, split_s3_uri
-from localcloud.athena.translate import QueryError, SqlText, not_supported
+from localcloud.athena.query_error import QueryError
+from localcloud.athena.translate import SqlText, not_supported
 from localcloud.moto_state.glue import GlueCatalog
 from localcloud.moto_state.s3 import S3Objects
 

@@ -35,7 +35,8 @@ from localcloud.athena.ddl import STORAGE_FORMATS, CatalogResult, CatalogStateme
     view_sql
 from localcloud.athena.formatting import ResultColumn, quote_identifier, quote_literal
 from localcloud.athena.scan import HIDDEN_COLUMNS, CatalogTable, ObjectCache, TableScan, TableScanner, split_s3_uri
-from localcloud.athena.translate import QueryError, SqlText, not_supported
+from localcloud.athena.query_error import QueryError
+from localcloud.athena.translate import SqlText, not_supported
 from localcloud.moto_state.glue import GlueCatalog
 from localcloud.moto_state.s3 import S3Objects
 

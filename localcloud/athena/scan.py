@@ -38,7 +38,7 @@ from sqlglot import exp
 
 from localcloud.athena import formatting, translate
 from localcloud.athena.formatting import quote_identifier, quote_literal
-from localcloud.athena.translate import QueryError
+from localcloud.athena.query_error import QueryError
 from localcloud.moto_state.s3 import S3ObjectInfo, S3Objects
 
 # Athena's hidden columns: queryable by name, never part of SELECT *.

@@ -28,11 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-
 from localcloud.athena import results
-from localcloud.athena.translate import QueryError
+from localcloud.athena.query_error import QueryError
 from localcloud.errors import InvalidRequestException, ResourceNotFoundException
 from localcloud.moto_state.athena import ENGINE_VERSION, AthenaWorkGroups
 from localcloud.moto_state.glue import GlueCatalog
@@ -589,6 +586,9 @@ def bind_parameters(sql: str, parameters: list[str]) -> str:
 def _parameter_sql(value: str) -> str:
     """An expression without column references is used as it is ('abc', 1 + 1, DATE '2024-01-01');
     anything else (abc, it's, a uuid) becomes a string literal, as Athena does."""
+    import sqlglot  # here, not at the top: the server starts before the SQL engine is imported
+    from sqlglot import exp
+
     try:
         parsed = sqlglot.parse_one(f"SELECT ({value})", read="athena")
     except sqlglot.errors.SqlglotError:  # does not tokenize or parse: a string

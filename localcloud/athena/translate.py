@@ -35,28 +35,13 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from localcloud.athena.query_error import QueryError
+
 # The DuckDB session settings the generated SQL relies on: `/` on integers divides as Trino does (7/2 is 3,
 # -7/2 is -3), and times are shown in UTC, Athena's session time zone.
 DUCKDB_SETTINGS = "SET integer_division = true; SET TimeZone = 'UTC'"
 UNNAMED_PREFIX = "__localcloud_unnamed_"
 EXPLICIT = "localcloud_explicit"  # meta flag on hidden columns ("$path") the query names itself
-
-
-class QueryError(Exception):
-    """A query failed, as Athena reports it: StateChangeReason is `reason`, AthenaError has the rest."""
-
-    def __init__(self, error_name: str, message: str, *, category: int = 2, error_type: int = 1006,
-                 retryable: bool = False):
-        self.error_name = error_name
-        self.message = message
-        self.category = category
-        self.error_type = error_type
-        self.retryable = retryable
-        super().__init__(self.reason)
-
-    @property
-    def reason(self) -> str:
-        return f"{self.error_name}: {self.message}"
 
 
 def not_supported(what: str) -> QueryError:
