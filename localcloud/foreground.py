@@ -6,8 +6,8 @@ it: on the 2-core course machine the pipeline slowed batch_write_item ingest to 
 without one, although the server was idle a quarter of the time (between the client's calls). On AWS these
 are separate services, and a pipe never slows down writes to its table.
 
-So the HTTP server counts the client requests it is serving, from the arrival of a request line until its
-response is sent (localcloud/http_server.py), and engines call `give_way()` between small pieces of work. When no client request is being served, it first lets go of the GIL for a moment: a request that has
+So the router counts the client requests it is serving, and engines call `give_way()` between small pieces
+of work. When no client request is being served, it first lets go of the GIL for a moment: a request that has
 just arrived cannot count itself until it holds the GIL, and Python takes the GIL from a busy thread only every
 5 ms (sys.getswitchinterval()). Measured, a thread waking up beside a busy one waited 5.3 ms; when the busy thread
 let go every 0.2 ms, 0.3 ms. If no request is being served then either, it returns; otherwise it waits until none
@@ -26,10 +26,8 @@ ENGINE_USER_AGENT = "localcloud-engine"
 MAX_WAIT_SECONDS = 0.02
 # Background work a thread does between two chances for requests to go first. Callers give way every so many
 # items, and an item can cost 1 µs (a JSON object) or 30 µs (a pipe's record); giving way costs a GIL hand-over
-# and often a wait (time.sleep(0) takes 60 µs), so a call that comes sooner than this after the thread's last one
-# returns at once. A request that arrives while an engine works waits for the rest of its quantum: 0.2 ms gave
-# 0.92-0.93x raw ingest through the pipeline, where 0.5 ms gave 0.88x (bench/RESULTS.md).
-WORK_QUANTUM_SECONDS = 0.0002
+# and often a wait, so a call that comes sooner than this after the thread's last one returns at once.
+WORK_QUANTUM_SECONDS = 0.0005
 
 
 class ForegroundRequests:

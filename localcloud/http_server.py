@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from contextlib import ExitStack
 from typing import Any, Callable
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
-
-from localcloud.foreground import FOREGROUND, is_engine_request
 
 
 class RequestBody(LimitedStream):
@@ -60,24 +57,6 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         self.wfile.flush()
         del self.headers["Expect"]
         return continuing
-
-    def handle_one_request(self) -> None:
-        with ExitStack() as self._request_scope:
-            super().handle_one_request()  # waits for a request line, then parses, answers and flushes
-
-    def parse_request(self) -> bool:
-        """A request line has arrived: a client request is served from now until its response is flushed.
-
-        Counted here rather than around the application alone: every socket read and write of the request lets go
-        of the GIL, and an engine that took it then, not knowing a request was being served, kept it for its next
-        piece of work (a client's write took 1 ms longer during a pipeline load). An engine's own request is
-        background work and is not counted (localcloud/foreground.py).
-        """
-        self._request_scope.enter_context(FOREGROUND.serving())
-        parsed = super().parse_request()
-        if parsed and is_engine_request(self.headers.get("User-Agent", "")):
-            self._request_scope.close()
-        return parsed
 
     def run_wsgi(self) -> None:
         length = self.headers.get("Content-Length") or "0"

@@ -59,11 +59,10 @@ BATCHING_WINDOW_RANGE = (0, 300)
 STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 POLL_INTERVAL_SECONDS = 0.25  # Pipes polls each shard 4 times a second
-# Records handled between two chances for client requests to go first (localcloud/foreground.py): 0.1-0.4 ms of
-# work. Reading a chunk and writing one (one call of moto's PutRecords) each hold the GIL throughout; chunks of 25
-# held it for 1 ms on a slower machine, and a client request that arrived meanwhile waited for the rest.
-READ_CHUNK = 10
-WRITE_CHUNK = 10
+# Records handled between two chances for client requests to go first (localcloud/foreground.py): 0.5-1 ms of
+# work. Reading a chunk and writing one (one call of moto's PutRecords) each hold the GIL throughout.
+READ_CHUNK = 25
+WRITE_CHUNK = 25
 MAX_RETRY_DELAY_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 5
 ERROR_PAUSE_SECONDS = 1.0

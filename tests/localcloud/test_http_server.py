@@ -5,12 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND
 from localcloud.server import LocalCloud
 
 LIST_TABLES = {
@@ -143,45 +141,3 @@ def test_boto3_calls_reuse_one_connection(aws_env, expect_continue, caplog):
     messages = [record.getMessage() for record in caplog.records if record.name == "urllib3.connectionpool"]
     assert not [message for message in messages if "Resetting dropped connection" in message], messages
     assert len([message for message in messages if "Starting new HTTP connection" in message]) <= 1, messages
-
-
-def _in_flight_becomes(count: int) -> bool:
-    deadline = time.monotonic() + 2
-    while FOREGROUND.requests_in_flight != count:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.001)
-    return True
-
-
-def _list_tables_in_parts(cloud: LocalCloud, user_agent: str) -> tuple[socket.socket, bytes, bytes]:
-    """A ListTables request as its request line and headers, and its last header and body, sent apart."""
-    address = urlsplit(cloud.endpoint_url)
-    client = socket.create_connection((address.hostname, address.port), timeout=10)
-    headers = "".join(f"{name}: {value}\r\n" for name, value in LIST_TABLES.items())
-    head = f"POST / HTTP/1.1\r\nHost: {address.netloc}\r\nUser-Agent: {user_agent}\r\n{headers}".encode()
-    return client, head, b"Content-Length: 2\r\n\r\n{}"
-
-
-def test_a_client_request_counts_from_its_request_line_until_its_response_is_sent(cloud):
-    """Engines give way while it counts: reading the request and writing the response let go of the GIL too."""
-    client, head, rest = _list_tables_in_parts(cloud, "Boto3/1.0")
-    with client:
-        client.sendall(head)
-        counted_while_arriving = _in_flight_becomes(1)
-        client.sendall(rest)
-        response = client.recv(65536)
-        counted_after = not _in_flight_becomes(0)
-    assert counted_while_arriving, "the request did not count before its headers had all arrived"
-    assert response.startswith(b"HTTP/1.1 200") and not counted_after
-
-
-def test_an_engine_s_own_request_does_not_count_once_its_headers_say_so(cloud):
-    client, head, rest = _list_tables_in_parts(cloud, f"Boto3/1.0 {ENGINE_USER_AGENT}")
-    with client:
-        client.sendall(head + rest[:-2])  # all the headers, not the body yet: the server waits for it
-        time.sleep(0.2)
-        in_flight = FOREGROUND.requests_in_flight
-        client.sendall(rest[-2:])
-        response = client.recv(65536)
-    assert in_flight == 0 and response.startswith(b"HTTP/1.1 200")
