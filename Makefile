@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # PYTHONDONTWRITEBYTECODE is set (many container images set it) Python would compile them again at every
 # start: a tenth of a second of localcloud's cold start. Up-to-date files are skipped, so this is quick.
 venv: $(STAMP)
-	@$(BIN)/python -m compileall -q localcloud workshop > /dev/null
+	@$(BIN)/python -m compileall -q localcloud workshop
 
 ## run: start localcloud and run the whole course headlessly; executed notebooks and charts go to build/
 run: venv
