@@ -7,6 +7,7 @@ teardown's own list, so a resource that teardown does not know about would be ca
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
@@ -106,19 +107,21 @@ def _kinds(found: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+def _build_to_09(conn: Connection, seed: int) -> Connection:
+    course.catch_up(conn, "07", verbose=False)   # table, stream, pipe, Lambda, bucket, delivery stream
+    datagen.run(20, table_name=conn.config.table_name, client=conn.client("dynamodb"), seed=seed, progress=False)
+    verify.wait_for_delivery(conn, verify.stream_record_count(conn), timeout=60)
+    course.catch_up(conn, "09", verbose=False)   # classifier, crawler and its tables, workgroup
+    return conn
+
+
 @pytest.fixture
 def two_participants(cloud, aws_env) -> list[Connection]:
-    """Two participants, built in turns as two people in one room would, each with delivered orders."""
+    """Two participants, built at the same time as two people in one room would, each with delivered orders."""
     suffix = uuid.uuid4().hex[:5]
     people = [connect(Config(participant=f"{name}{suffix}", localcloud_port=cloud.port)) for name in ("ana", "ben")]
-    for seed, conn in enumerate(people):
-        course.catch_up(conn, "07", verbose=False)   # table, stream, pipe, Lambda, bucket, delivery stream
-        datagen.run(20, table_name=conn.config.table_name, client=conn.client("dynamodb"), seed=seed,
-                    progress=False)
-    for conn in people:
-        verify.wait_for_delivery(conn, verify.stream_record_count(conn), timeout=60)
-        course.catch_up(conn, "09", verbose=False)   # classifier, crawler and its tables, workgroup
-    return people
+    with ThreadPoolExecutor(max_workers=len(people)) as pool:
+        return list(pool.map(_build_to_09, people, range(len(people))))
 
 
 def test_two_participants_side_by_side_are_fully_tagged_and_torn_down_apart(two_participants):
