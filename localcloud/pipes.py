@@ -19,7 +19,7 @@ moto stores pipes but moves nothing. This engine:
 Choices where AWS's behaviour is unconfirmed (../shared/reference/aws-semantics.md §2):
 - BatchSize defaults to 100, as in the archived Pipes console guide and Lambda's DynamoDB source;
 - eventSourceARN is the stream ARN, as in Lambda events; eventVersion is "1.1";
-- the Kinesis record's data is the event as compact JSON.
+- the Kinesis record's data is the event as compact JSON in UTF-8 (orjson writes it in a tenth of json's time).
 
 Stream records are read from moto's backend directly: over HTTP, GetRecords (~1,500 records/s)
 is slower than batch_write_item ingest (~3,800 items/s). Kinesis is written through moto's own
@@ -40,13 +40,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import boto3
+import orjson
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localcloud.errors import ConflictException, NotFoundException, ValidationException
 from localcloud.foreground import ENGINE_USER_AGENT, FOREGROUND
 from localcloud.moto_state import kinesis as kinesis_state
-from localcloud.moto_state.dynamodb_streams import DynamoDBStreams, StreamNotFound
+from localcloud.moto_state.dynamodb_streams import DynamoDBStreams, StreamNotFound, creation_epoch_seconds
 from localcloud.moto_state.pipes import MotoPipes, PipeConfig, PipeId
 from localcloud.router import AwsRequest, RawResponse, Router
 
@@ -81,17 +82,12 @@ JSON_PATH_STEP = re.compile(r"\.([^.\[\]]+)|\['([^']*)'\]|\[\"([^\"]*)\"\]|\[(\d
 
 # ---------------------------------------------------------------- what a pipe sends
 
-# json.dumps(..., separators=...) builds an encoder per call. An event holds no cycles, so the encoder need not
-# look for them: 15% faster.
-_compact_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-
-
-def pipes_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A DynamoDB Streams record as Pipes hands it to a target (the documented sample's fields)."""
+def pipes_event(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A DynamoDB Streams record, as moto holds it, as Pipes hands it to a target (the documented sample's fields)."""
     stream_record = record["dynamodb"]
     dynamodb: dict[str, Any] = {
         # Epoch seconds rounded down to the second, sent as a JSON number such as 1693997155.0.
-        "ApproximateCreationDateTime": float(math.floor(stream_record["ApproximateCreationDateTime"])),
+        "ApproximateCreationDateTime": float(math.floor(creation_epoch_seconds(record))),
         "Keys": stream_record["Keys"],
     }
     for image in ("NewImage", "OldImage"):
@@ -105,7 +101,7 @@ def pipes_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
         "eventName": record["eventName"],
         "eventVersion": EVENT_VERSION,
         "eventSource": "aws:dynamodb",
-        "awsRegion": stream_arn.split(":")[3],  # moto's records always say us-east-1
+        "awsRegion": region,  # moto's records always say us-east-1
         "dynamodb": dynamodb,
         "eventSourceARN": stream_arn,
     }
@@ -332,6 +328,7 @@ class PipePoller:
         self._checkpoints = checkpoints
         self._target = target
         self._partition_key = PartitionKey(settings.partition_key)
+        self._source_region = settings.source.split(":")[3]
         self._delivered: dict[str, str | None] = {}
         self._unsaved = False  # batches delivered since the checkpoint was last saved
         self._saved_at = -math.inf  # time.monotonic() of the last save
@@ -425,8 +422,8 @@ class PipePoller:
         return True
 
     def _entry(self, record: dict[str, Any]) -> Entry:
-        event = pipes_event(record, self.settings.source)
-        data = _compact_json(event).encode()
+        event = pipes_event(record, self.settings.source, self._source_region)
+        data = orjson.dumps(event)  # compact JSON, as json.dumps writes it with separators=(",", ":"), in UTF-8
         return Entry(data, self._partition_key.for_event(event), event["dynamodb"]["SequenceNumber"])
 
     def _send_due_batches(self) -> None:

@@ -149,6 +149,19 @@ def test_insert_modify_remove_arrive_in_the_pipes_event_format(setup):
     assert [e["eventID"] for e in (insert, modify, remove)] == setup.stream_event_ids()
 
 
+def test_text_in_any_characters_arrives_as_it_was_written(setup):
+    written = {"product_name": "Café crème « 东京 » 🚲", "note": 'quote " backslash \\ tab \t newline \n'}
+    setup.put("o-ü", **written)
+    setup.create_pipe(starting_position="TRIM_HORIZON")
+
+    [record] = setup.wait_for_records(1)
+
+    image = record["event"]["dynamodb"]["NewImage"]
+    assert {name: image[name]["S"] for name in written} == written
+    assert record["event"]["dynamodb"]["Keys"] == {"orderid": {"S": "o-ü"}}
+    assert record["PartitionKey"] == "o-ü"
+
+
 def test_json_path_partition_key_keeps_each_order_on_one_shard_in_order(session):
     setup = Setup(session, shard_count=4)
     setup.create_pipe(partition_key="$.dynamodb.Keys.orderid.S")
