@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import pytest
 
+from localcloud.http_server import LocalCloudHTTPServer
 from localcloud.server import LocalCloud
 
 LIST_TABLES = {
@@ -141,3 +143,80 @@ def test_boto3_calls_reuse_one_connection(aws_env, expect_continue, caplog):
     messages = [record.getMessage() for record in caplog.records if record.name == "urllib3.connectionpool"]
     assert not [message for message in messages if "Resetting dropped connection" in message], messages
     assert len([message for message in messages if "Starting new HTTP connection" in message]) <= 1, messages
+
+
+# ---- the HTTP layer on its own, with a WSGI application of the test's
+
+
+def failing_or_echoing_app(environ: dict, start_response) -> list[bytes]:
+    """/fail raises; /legacy writes through start_response's write(); anything else echoes its body in parts."""
+    if environ["PATH_INFO"] == "/fail":
+        raise RuntimeError("the application failed")
+    body = environ["wsgi.input"].read()
+    write = start_response("200 OK", [("Content-Type", "text/plain")])  # no Content-Length: the server adds it
+    if environ["PATH_INFO"] == "/legacy":
+        write(b"written " + body)
+        return []
+    return [b"echo ", body]
+
+
+@pytest.fixture
+def bare_server():
+    server = LocalCloudHTTPServer("127.0.0.1", 0, failing_or_echoing_app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def bare_connection(server: LocalCloudHTTPServer) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+
+
+def test_a_failing_application_gets_a_500_and_the_connection_serves_the_next_request(bare_server, caplog):
+    connection = bare_connection(bare_server)
+    with caplog.at_level("ERROR", logger="localcloud.http"):
+        connection.request("POST", "/fail", body=b"ignored")
+        status, _, _ = answer(connection)
+    connection.request("POST", "/echo", body=b"after")
+    after = answer(connection)
+    connection.close()
+
+    assert status == 500
+    assert "RuntimeError: the application failed" in caplog.text  # the traceback is logged
+    assert after[0] == 200 and after[2] == b"echo after"
+
+
+def test_a_response_without_a_length_gets_one_and_head_gets_no_body(bare_server):
+    connection = bare_connection(bare_server)
+    connection.request("POST", "/echo", body=b"parts")
+    echoed = answer(connection)
+    connection.request("POST", "/legacy", body=b"once")
+    legacy = answer(connection)
+    connection.request("HEAD", "/echo")
+    head = connection.getresponse()
+    head_body = head.read()
+    connection.request("POST", "/echo", body=b"last")
+    last = answer(connection)
+    connection.close()
+
+    assert echoed[0] == 200 and echoed[1]["content-length"] == "10" and echoed[2] == b"echo parts"
+    assert legacy[2] == b"written once" and legacy[1]["content-length"] == "12"
+    assert head.status == 200 and head_body == b""
+    assert last[2] == b"echo last"  # nothing of the HEAD answer was left over for this one
+
+
+def test_requests_sent_back_to_back_are_answered_in_order(bare_server):
+    """A client may send its next request before the answer to the last one has arrived (pipelining)."""
+    connection = socket.create_connection(("127.0.0.1", bare_server.server_port), timeout=5)
+    connection.sendall(b"".join(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % n
+                                for n in range(3)))
+    connection.settimeout(0.5)
+    answered = received_within_timeout(connection)
+    connection.close()
+
+    assert answered.count(b"HTTP/1.1 200 ") == 3
+    assert [part.rsplit(b"\r\n\r\n", 1)[-1][:6] for part in answered.split(b"HTTP/1.1 ")[1:]] == [
+        b"echo 0", b"echo 1", b"echo 2"]
