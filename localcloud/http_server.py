@@ -9,7 +9,7 @@ Here a request's body is read through a stream that stops at its Content-Length,
 connection stays intact, and the connection stays open (HTTP/1.1 keep-alive) as AWS's endpoints keep it. A request
 whose body length is unknown (chunked) still closes its connection, and werkzeug answers it as before.
 
-A kept-alive request is answered here, not by werkzeug's run_wsgi. After every response that one waits up to 10 ms
+A kept-alive request is answered here, not by werkzeug's run_wsgi. After every response, werkzeug's waits up to 10 ms
 for more input, to throw away a body the application left unread before the connection closes. On a kept-alive
 connection that input is the client's next request, and it cost a GIL hand-over more before the request was read:
 with a pipeline running, 0.89x raw ingest against 0.97x without it (bench/RESULTS.md). An unread body is read to
