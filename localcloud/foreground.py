@@ -6,8 +6,8 @@ it: on the 2-core course machine the pipeline slowed batch_write_item ingest to 
 without one, although the server was idle a quarter of the time (between the client's calls). On AWS these
 are separate services, and a pipe never slows down writes to its table.
 
-So the router counts the client requests it is serving, and engines call `give_way()` between small pieces
-of work. When no client request is being served, it first lets go of the GIL for a moment: a request that has
+So the HTTP server counts the client requests it is serving, from when their headers are read until their
+response is sent (localcloud/http_server.py), and engines call `give_way()` between small pieces of work. When no client request is being served, it first lets go of the GIL for a moment: a request that has
 just arrived cannot count itself until it holds the GIL, and Python takes the GIL from a busy thread only every
 5 ms (sys.getswitchinterval()). Measured, a thread waking up beside a busy one waited 5.3 ms; when the busy thread
 let go every 0.2 ms, 0.3 ms. If no request is being served then either, it returns; otherwise it waits until none

@@ -127,9 +127,7 @@ class Router:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if is_engine_request(environ.get("HTTP_USER_AGENT", "")):
             FOREGROUND.give_way()  # an engine's own call is background work too (localcloud/foreground.py)
-            return self._dispatch(environ, start_response)
-        with FOREGROUND.serving():
-            return self._dispatch(environ, start_response)
+        return self._dispatch(environ, start_response)  # a client's is counted by the HTTP server
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         scope = _signature_scope(environ)

@@ -6,10 +6,12 @@ import http.client
 import json
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
+from localcloud.foreground import FOREGROUND
 from localcloud.http_server import LocalCloudHTTPServer
 from localcloud.server import LocalCloud
 
@@ -220,3 +222,31 @@ def test_requests_sent_back_to_back_are_answered_in_order(bare_server):
     assert answered.count(b"HTTP/1.1 200 ") == 3
     assert [part.rsplit(b"\r\n\r\n", 1)[-1][:6] for part in answered.split(b"HTTP/1.1 ")[1:]] == [
         b"echo 0", b"echo 1", b"echo 2"]
+
+
+def test_a_client_request_counts_as_served_until_its_whole_response_is_sent(cloud, session):
+    """Engines give way to client requests (localcloud/foreground.py) until the client has its response."""
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="counted-until-sent")
+    s3.put_object(Bucket="counted-until-sent", Key="large", Body=b"x" * (16 * 1024 * 1024))
+    address = urlsplit(cloud.endpoint_url)
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # the response cannot all be in flight
+    connection.connect((address.hostname, address.port))
+    connection.sendall(b"GET /counted-until-sent/large HTTP/1.1\r\nHost: localhost\r\nAuthorization: AWS4-HMAC-SHA256 "
+                       b"Credential=localcloud/20261203/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+                       b"\r\n\r\n")
+    time.sleep(1)  # the server has written what the sockets hold, and waits to send the rest
+    while_sending = FOREGROUND.requests_in_flight
+    connection.settimeout(10)
+    received = b""
+    while not received.endswith(b"x" * 1024) or len(received) < 16 * 1024 * 1024:
+        received += connection.recv(1024 * 1024)
+    deadline = time.monotonic() + 5
+    while FOREGROUND.requests_in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    connection.close()
+
+    assert received.startswith(b"HTTP/1.1 200 ")
+    assert while_sending == 1
+    assert FOREGROUND.requests_in_flight == 0
