@@ -38,6 +38,7 @@ from workshop.session import connect  # noqa: E402
 
 CHANGES = 20_000
 ROUNDS = 2
+WARM_UP_CHANGES = 200  # starts the Lambda worker and opens the connections before anything is measured
 DRAIN_SECONDS = 4.0  # after the last write, for the pipeline to deliver the load's tail
 BACKLOG_SECONDS = 15.0  # for the restarted pipe to deliver a backlog of CHANGES
 WRITER = """
@@ -136,7 +137,7 @@ def main() -> None:
             raw = connect(Config(participant="benchraw", localcloud_port=cloud.port))
             bench_pipeline.build_pipeline(pipeline)
             course.catch_up(raw, "02", verbose=False)
-            bench_pipeline.write_load(pipeline, bench_pipeline.WARM_UP_CHANGES, seed=1)
+            bench_pipeline.write_load(pipeline, WARM_UP_CHANGES, seed=1)
             time.sleep(DRAIN_SECONDS)
 
             for round_number in range(1, ROUNDS + 1):
