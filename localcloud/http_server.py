@@ -11,9 +11,9 @@ whose body length is unknown (chunked) still closes its connection, and werkzeug
 
 A kept-alive request is answered here, not by werkzeug's run_wsgi. After every response, werkzeug's waits up to 10 ms
 for more input, to throw away a body the application left unread before the connection closes. On a kept-alive
-connection that input is the client's next request, and it cost a GIL hand-over more before the request was read:
-with a pipeline running, 0.89x raw ingest against 0.97x without it (bench/RESULTS.md). An unread body is read to
-its end here instead, so the next request starts where it should.
+connection that input is the client's next request, and it cost a GIL hand-over more before the request was read.
+Without that wait, a pipeline load's ratio to raw ingest went from 0.89 to 0.89-0.99 (bench/RESULTS.md). An unread
+body is read to its end here instead, so the next request starts where it should.
 """
 
 from __future__ import annotations
